@@ -1,0 +1,162 @@
+"""The issuance cycle for one certificate (R-CA-4, docs/issuance-cycle.md).
+
+validate (done by the caller) → reserve serial → build TBS → lint → record intent (audit) →
+sign → check the signed bytes → store and publish (audit). A crash before the last step leaves
+a pending intent and no certificate; ``recover_intents`` then abandons it cleanly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from smki.ca.linting import PreSignLinter, require_clean
+from smki.ca.serials import new_serial, serial_hex
+from smki.ca.signed import sign_certificate
+from smki.clock import Clock
+from smki.errors import Conflict
+from smki.keystore.base import Signer
+from smki.profiles.kinds import CertKind, KeyUse
+from smki.storage.api import NewCertificate, Store
+from smki.x509.keys import key_id_for_spki
+from smki.x509.tbs import TbsFields, encode_tbs, precertificate
+
+_SERIAL_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class SigningAuthority:
+    """A CA able to sign now: its row id, its key and its public key."""
+
+    authority_id: int
+    name: str
+    signer: Signer
+    public_key: ec.EllipticCurvePublicKey
+
+
+@dataclass(frozen=True)
+class CertificateFacts:
+    """What the store records beside the DER, for search (R-REP-2)."""
+
+    kind: CertKind
+    key_usage: KeyUse
+    subject_eui: bytes | None = None
+    role: int | None = None
+
+
+@dataclass(frozen=True)
+class Issued:
+    certificate_id: int
+    serial: int
+    der: bytes
+
+
+def issue_one(
+    store: Store,
+    clock: Clock,
+    linter: PreSignLinter,
+    authority: SigningAuthority,
+    facts: CertificateFacts,
+    build: Callable[[int], TbsFields],
+    actor: str,
+    *,
+    self_signed: bool = False,
+) -> Issued:
+    """Run the whole cycle for one certificate built by ``build(serial)``."""
+    for _ in range(_SERIAL_ATTEMPTS):
+        serial = new_serial()
+        fields = build(serial)
+        tbs = encode_tbs(fields)
+        require_clean(linter, precertificate(tbs), facts.kind)
+        try:
+            intent_id = _record_intent(store, clock, authority, facts, serial, tbs, actor)
+        except Conflict:
+            continue
+        break
+    else:  # pragma: no cover - 2**-100 territory
+        raise Conflict("could not reserve a fresh serial number", rid="R-PROF-3")
+    der = sign_certificate(authority.signer, authority.public_key, tbs)
+    with store.transaction() as tx:
+        (certificate_id,) = tx.add_certificates(
+            [
+                NewCertificate(
+                    authority_id=authority.authority_id,
+                    serial=serial,
+                    kind=facts.kind,
+                    subject_eui=facts.subject_eui,
+                    role=facts.role,
+                    key_usage=facts.key_usage,
+                    not_before=fields.not_before,
+                    not_after=fields.not_after,
+                    ski=key_id_for_spki(fields.spki),
+                    der=der,
+                    intent_id=intent_id,
+                )
+            ],
+            clock.now(),
+        )
+        if self_signed:
+            tx.set_authority_certificate(authority.authority_id, certificate_id)
+        tx.audit(
+            actor,
+            "certificate.issued",
+            f"certificate:{certificate_id}",
+            {
+                "authority": authority.name,
+                "serial": serial_hex(serial),
+                "kind": str(facts.kind),
+                "sha256": hashlib.sha256(der).hexdigest(),
+            },
+        )
+    return Issued(certificate_id, serial, der)
+
+
+def _record_intent(
+    store: Store,
+    clock: Clock,
+    authority: SigningAuthority,
+    facts: CertificateFacts,
+    serial: int,
+    tbs: bytes,
+    actor: str,
+) -> int:
+    digest = hashlib.sha256(tbs).digest()
+    with store.transaction() as tx:
+        (intent_id,) = tx.reserve_intents(
+            authority.authority_id, [(serial, str(facts.kind), digest)], clock.now()
+        )
+        tx.audit(
+            actor,
+            "issuance.intent",
+            f"intent:{intent_id}",
+            {"authority": authority.name, "serial": serial_hex(serial), "tbs_sha256": digest.hex()},
+        )
+    return intent_id
+
+
+def recover_intents(store: Store, clock: Clock, actor: str) -> tuple[int, int]:
+    """Finish or abandon what a crash left pending (R-CA-4). Returns (finished, abandoned).
+
+    A pending intent whose certificate was stored is marked done; one without a certificate
+    was never published, so it is abandoned and its serial stays reserved (never reused)."""
+    finished = abandoned = 0
+    with store.transaction() as tx:
+        for intent in tx.pending_intents():
+            stored = tx.certificate_for_intent(intent.id)
+            state = "done" if stored is not None else "abandoned"
+            tx.finish_intents([intent.id], state, clock.now())
+            tx.audit(
+                actor,
+                f"issuance.{state}-on-recovery",
+                f"intent:{intent.id}",
+                {"serial": serial_hex(intent.serial), "kind": intent.kind},
+            )
+            if stored is None:
+                abandoned += 1
+            else:
+                finished += 1
+    return finished, abandoned
