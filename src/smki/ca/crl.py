@@ -17,12 +17,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 
+from smki.ca.issuer import SigningAuthority
+from smki.clock import Clock
 from smki.errors import InputError, IntegrityError
 from smki.keystore.base import Signer
+from smki.profiles.build import IssuerContext
 from smki.profiles.extensions import extension
+from smki.storage.api import Transaction
 from smki.x509 import der
 from smki.x509.tbs import ECDSA_SHA256_ALGORITHM
-from smki.x509.timeenc import encode_time
+from smki.x509.timeenc import encode_time, truncate
 
 #: RFC 5280 reason names accepted for revocation (R-SI-4).
 REASONS: dict[str, x509.ReasonFlags] = {
@@ -53,7 +57,7 @@ class Revoked:
 
 @dataclass(frozen=True)
 class CrlRequest:
-    issuer_name: x509.Name
+    issuer_name: bytes  # DER, byte-identical to the issuer certificate's subject
     issuer_key_id: bytes
     number: int
     this_update: dt.datetime
@@ -98,7 +102,7 @@ def build_crl_tbs(request: CrlRequest) -> bytes:
     parts = [
         _VERSION_2,
         ECDSA_SHA256_ALGORITHM,
-        request.issuer_name.public_bytes(),
+        request.issuer_name,
         encode_time(request.this_update),
         encode_time(request.next_update),
     ]
@@ -121,3 +125,32 @@ def sign_crl(signer: Signer, issuer_key: ec.EllipticCurvePublicKey, request: Crl
         raise IntegrityError("the CRL signature does not verify with the CA key",
                              rid="R-REP-5") from exc
     return crl_der
+
+
+def publish_crl(
+    tx: Transaction,
+    clock: Clock,
+    period: dt.timedelta,
+    authority: SigningAuthority,
+    context: IssuerContext,
+    list_kind: str,
+    actor: str,
+) -> int:
+    """Issue the next full CRL (issuing CA) or ARL (root) of ``authority`` and store it, with
+    its audit event, in ``tx``. Returns the CRL number (R-REP-5)."""
+    number = tx.next_crl_number(authority.authority_id, list_kind)
+    now = truncate(clock.now())
+    entries = [
+        Revoked(e.serial, truncate(e.revoked_at), e.reason)
+        for e in tx.revoked_entries(authority.authority_id, None)
+    ]
+    request = CrlRequest(context.name, context.key_id, number, now, now + period, entries)
+    crl_der = sign_crl(authority.signer, authority.public_key, request)
+    tx.add_crl(authority.authority_id, list_kind, number, now, now + period, crl_der)
+    tx.audit(
+        actor,
+        f"{list_kind}.issued",
+        f"authority:{authority.name}",
+        {"number": number, "entries": len(entries), "next_update": (now + period).isoformat()},
+    )
+    return number

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cryptography.hazmat.primitives.asymmetric import ec
 
@@ -52,7 +52,7 @@ class CertificateFacts:
 class Issued:
     certificate_id: int
     serial: int
-    der: bytes
+    der: bytes = field(repr=False)
 
 
 def issue_one(

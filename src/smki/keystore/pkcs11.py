@@ -59,11 +59,11 @@ _P256_ORDER_BYTES = 32
 class _Anchor:
     session: pkcs11.Session
     pin_digest: bytes
+    pid: int
 
 
 _ANCHOR_LOCK = threading.Lock()
 _ANCHORS: dict[tuple[str, str], _Anchor] = {}
-_ANCHOR_PID = os.getpid()
 
 
 def pin_from_env(var: str = "SMKI_PKCS11_PIN") -> str:
@@ -77,20 +77,22 @@ def pin_from_env(var: str = "SMKI_PKCS11_PIN") -> str:
 
 
 class _Pkcs11Signer:
-    """A Signer whose private key stays on the token; only a handle is held here."""
+    """A Signer whose private key stays on the token; only an object handle is held here."""
 
-    __slots__ = ("_handle", "_label", "_public", "_store")
+    __slots__ = ("_key", "_label", "_public", "_session", "_store")
 
     def __init__(
         self,
         store: Pkcs11KeyStore,
         label: KeyLabel,
-        handle: pkcs11.SignMixin,
+        session: pkcs11.Session,
+        key: pkcs11.SignMixin,
         public: ec.EllipticCurvePublicKey,
     ) -> None:
         self._store = store
         self._label = label
-        self._handle = handle
+        self._session = session
+        self._key = key
         self._public = public
 
     @property
@@ -102,7 +104,14 @@ class _Pkcs11Signer:
 
     def sign(self, data: bytes) -> bytes:
         digest = hashlib.sha256(data).digest()
-        raw = self._store._locked(lambda _: self._handle.sign(digest, mechanism=Mechanism.ECDSA))
+
+        def sign(session: pkcs11.Session) -> bytes:
+            if session is not self._session:
+                # Object handles die with their session; the store reopened it after a loss.
+                self._session, self._key = session, _signing_key(session, self._label)
+            return self._key.sign(digest, mechanism=Mechanism.ECDSA)
+
+        raw = self._store._locked(sign)
         if len(raw) != 2 * _P256_ORDER_BYTES:
             raise KeyStoreError(
                 f"token returned a {len(raw)}-byte ECDSA signature", code="pkcs11-failed"
@@ -160,17 +169,14 @@ class Pkcs11KeyStore:
     def signer(self, label: KeyLabel) -> Signer:
         label = check_label(label)
 
-        def find(session: pkcs11.Session) -> tuple[pkcs11.SignMixin, ec.EllipticCurvePublicKey]:
-            private = _find(session, label, ObjectClass.PRIVATE_KEY)
+        def find(session: pkcs11.Session) -> _Pkcs11Signer:
             public = _find(session, label, ObjectClass.PUBLIC_KEY)
-            if not isinstance(private, pkcs11.SignMixin) or not isinstance(
-                public, pkcs11.PublicKey
-            ):
-                raise KeyStoreError(f"token key {label} cannot sign", code="bad-key-type")
-            return private, _public_key(public, label)
+            if not isinstance(public, pkcs11.PublicKey):
+                raise KeyStoreError(f"token key {label} is not a key pair", code="bad-key-type")
+            key = _signing_key(session, label)
+            return _Pkcs11Signer(self, label, session, key, _public_key(public, label))
 
-        handle, public = self._locked(find)
-        return _Pkcs11Signer(self, label, handle, public)
+        return self._locked(find)
 
     def exists(self, label: KeyLabel) -> bool:
         """Whether ``label`` is taken on the token, by a key pair or a secret."""
@@ -260,9 +266,9 @@ class Pkcs11KeyStore:
         any attribute values.
         """
         with self._lock:
-            if self._session is None:
-                self._session = _open_session(self._module_path, self._token_label, self._pin)
             try:
+                if self._session is None:
+                    self._session = _open_session(self._module_path, self._token_label, self._pin)
                 return operation(self._session)
             except pkcs11.PKCS11Error as exc:
                 log.warning("PKCS#11 call failed on token %s: %r", self._token_label, exc)
@@ -289,17 +295,17 @@ def signer_from_spec(spec: StoreSpec, label: str) -> Signer:
 
 
 def _open_session(module_path: str, token_label: str, pin: str) -> pkcs11.Session:
-    if os.getpid() != _ANCHOR_PID:
-        raise KeyStoreError(
-            "PKCS#11 sessions do not survive fork; start workers with the spawn method",
-            code="pkcs11-forked",
-        )
     digest = hashlib.sha256(pin.encode("utf-8")).digest()
     with _ANCHOR_LOCK:
+        if any(anchor.pid != os.getpid() for anchor in _ANCHORS.values()):
+            raise KeyStoreError(
+                "PKCS#11 sessions do not survive fork; start workers with the spawn method",
+                code="pkcs11-forked",
+            )
         anchor = _ANCHORS.get((module_path, token_label))
         if anchor is None:
             token = _token(module_path, token_label)
-            anchor = _Anchor(_login(token, token_label, pin), digest)
+            anchor = _Anchor(_login(token, token_label, pin), digest, os.getpid())
             _ANCHORS[(module_path, token_label)] = anchor
         elif not hmac.compare_digest(anchor.pin_digest, digest):
             raise KeyStoreError(f"wrong user PIN for token {token_label}", code="pkcs11-bad-pin")
@@ -332,6 +338,11 @@ def _login(token: pkcs11.Token, token_label: str, pin: str) -> pkcs11.Session:
         raise KeyStoreError(
             f"wrong user PIN for token {token_label}", code="pkcs11-bad-pin"
         ) from None
+    except pkcs11.UserAlreadyLoggedIn:
+        # Someone else in this process logged in without our registry; their login covers
+        # our session too, but the PIN given here goes unchecked.
+        log.warning("token %s was already logged in by this process", token_label)
+        return token.open(rw=True)
     except pkcs11.PinLocked:
         raise KeyStoreError(
             f"the user PIN of token {token_label} is locked", code="pkcs11-pin-locked"
@@ -348,6 +359,13 @@ def _find(session: pkcs11.Session, label: KeyLabel, object_class: ObjectClass) -
         raise KeyStoreError(
             f"more than one token object labelled {label}", code="pkcs11-duplicate-label"
         ) from None
+
+
+def _signing_key(session: pkcs11.Session, label: KeyLabel) -> pkcs11.SignMixin:
+    key = _find(session, label, ObjectClass.PRIVATE_KEY)
+    if not isinstance(key, pkcs11.SignMixin):
+        raise KeyStoreError(f"token key {label} cannot sign", code="bad-key-type")
+    return key
 
 
 def _taken(session: pkcs11.Session, label: KeyLabel) -> bool:

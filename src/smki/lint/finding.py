@@ -48,7 +48,13 @@ class CertKind(enum.StrEnum):
 
 #: Kinds held to the GBCS SMKI profile (R-PROF-1…31).
 SMKI_KINDS = frozenset(
-    {CertKind.DEVICE, CertKind.ORGANISATION, CertKind.ROOT_CA, CertKind.ISSUING_CA, CertKind.UNKNOWN}
+    {
+        CertKind.DEVICE,
+        CertKind.ORGANISATION,
+        CertKind.ROOT_CA,
+        CertKind.ISSUING_CA,
+        CertKind.UNKNOWN,
+    }
 )
 END_ENTITY_KINDS = frozenset({CertKind.DEVICE, CertKind.ORGANISATION})
 CA_KINDS = frozenset({CertKind.ROOT_CA, CertKind.ISSUING_CA})

@@ -101,6 +101,9 @@ class AuditRow:
     details: dict[str, Any]
     prev_hash: bytes
     hash: bytes
+    #: The details exactly as stored (canonical JSON). The verifier hashes this text, so an edit
+    #: is caught even if it leaves the parsed ``details`` unchanged or unreadable (R-X-1).
+    details_json: str | None = None
 
 
 class Transaction(Protocol):

@@ -40,6 +40,11 @@ def ca_subject(role: RemotePartyRole, common_name: str) -> x509.Name:
     ])
 
 
+def common_name_subject(common_name: str) -> x509.Name:
+    """A single CN RDN, PrintableString, as on the Issuing DCA "E357" (OBSERVED.md §E)."""
+    return x509.Name([_rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.PrintableString)])
+
+
 def holder_subject(common_name: str, organisation: str) -> x509.Name:
     """IKI and DCCKI names: O then CN, UTF8String (R-PROF-33, R-PROF-34)."""
     return x509.Name([

@@ -1,0 +1,30 @@
+"""The ``smki`` command: one Typer app; each command lives in its own module."""
+
+from __future__ import annotations
+
+import logging
+
+import typer
+
+from smki.cli import audit_cmd, ca_cmd, init_cmd, lint_cmd
+
+app = typer.Typer(
+    name="smki",
+    help="Smart Metering Key Infrastructure: CAs, registration, repository, validation.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+app.command("init")(init_cmd.init)
+app.command("lint")(lint_cmd.lint)
+app.add_typer(ca_cmd.app, name="ca")
+app.add_typer(audit_cmd.app, name="audit")
+
+
+@app.callback()
+def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log to stderr.")) -> None:
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+
+
+if __name__ == "__main__":
+    app()

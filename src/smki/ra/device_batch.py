@@ -1,0 +1,223 @@
+"""Issuing many Device Certificates at once (R-SI-2, R-CA-4), in input order.
+
+The issuance cycle, chunk by chunk, on a ``SigningPool``:
+  workers: check each CSR (R-SI-3) → reserve a serial → fill the linted template (TBS);
+  here:    record the chunk's intents and its audit event in one transaction;
+  workers: sign → check the signed bytes;
+  here:    store the chunk's certificates and their audit event in one transaction.
+A CSR that fails its checks gets a precise per-CSR refusal and no serial. A crash leaves
+pending intents without certificates, which ``recover_intents`` abandons.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections import deque
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass, field
+
+from smki.ca.issuer import Issued, SigningAuthority
+from smki.ca.linting import PreSignLinter, require_clean
+from smki.ca.pool import SigningPool, sign_tbs_list
+from smki.ca.serials import new_serial, serial_hex
+from smki.clock import Clock
+from smki.errors import CsrRefused, SmkiError
+from smki.profiles.build import IssuerContext
+from smki.profiles.device_template import DeviceTemplate, device_template
+from smki.profiles.kinds import CertKind, KeyUse
+from smki.ra.csr import DeviceRequest, check_csr
+from smki.storage.api import NewCertificate, Store
+from smki.x509.keys import subject_public_key_bits
+from smki.x509.tbs import precertificate
+from smki.x509.timeenc import NO_EXPIRY
+
+DEFAULT_CHUNK = 1000
+
+
+@dataclass(frozen=True)
+class Refused:
+    index: int
+    code: str
+    detail: str
+
+
+@dataclass(frozen=True)
+class _Prepared:
+    index: int
+    serial: int
+    tbs: bytes
+    eui: bytes
+    usage: KeyUse
+    ski: bytes
+
+
+@dataclass(frozen=True)
+class TemplateSpec:
+    """What workers need to build (and lint, once) their device templates."""
+
+    issuer: IssuerContext
+    not_before: dt.datetime
+    linter: PreSignLinter | None = field(default=None, compare=False)
+
+
+_templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str], DeviceTemplate] = {}
+
+
+def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate:
+    key = (spec.issuer, spec.not_before, usage, hw_type)
+    template = _templates.get(key)
+    if template is None:
+        template = device_template(spec.issuer, spec.not_before, usage, hw_type)
+        if spec.linter is not None:
+            # The template holds every fixed byte; lint it whole once (R-PROF-40). The
+            # variable parts are typed values checked by check_csr and by ``fill``.
+            sample = template.fill(new_serial(), b"\x04" + bytes(range(1, 65)), b"\x00" * 8)
+            require_clean(spec.linter, precertificate(sample), CertKind.DEVICE)
+        _templates[key] = template
+    return template
+
+
+def prepare_devices(
+    start: int, csrs: Sequence[bytes], spec: TemplateSpec
+) -> list[_Prepared | Refused]:
+    """Worker side: validate each CSR as a Device CSR and fill its TBS."""
+    out: list[_Prepared | Refused] = []
+    for offset, data in enumerate(csrs):
+        index = start + offset
+        try:
+            request = check_csr(data)
+            if not isinstance(request, DeviceRequest):
+                raise CsrRefused("a batch holds Device CSRs only", code="not-a-device-csr",
+                                 rid="R-SI-2")
+            point = _point(request)
+            template = _template(spec, request.usage, request.hardware.hw_type.dotted_string)
+            serial = new_serial()
+            tbs = template.fill(serial, point, request.eui)
+        except SmkiError as error:
+            out.append(Refused(index, error.code, error.detail))
+            continue
+        out.append(_Prepared(index, serial, tbs, request.eui, request.usage, request.key.key_id))
+    return out
+
+
+def _point(request: DeviceRequest) -> bytes:
+    point = subject_public_key_bits(request.key.spki)
+    if len(point) != 65:
+        raise CsrRefused("device keys must be uncompressed P-256 points", code="wrong-curve",
+                         rid="R-PROF-1")
+    return point
+
+
+@dataclass
+class BatchOutcome:
+    """Per input index: the issued certificate or the refusal."""
+
+    results: list[Issued | Refused | None]
+
+    @property
+    def issued(self) -> int:
+        return sum(isinstance(r, Issued) for r in self.results)
+
+    @property
+    def refused(self) -> int:
+        return sum(isinstance(r, Refused) for r in self.results)
+
+
+class DeviceBatchIssuer:
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        pool: SigningPool,
+        authority: SigningAuthority,
+        context: IssuerContext,
+        linter: PreSignLinter | None,
+        actor: str,
+        *,
+        chunk: int = DEFAULT_CHUNK,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._pool = pool
+        self._authority = authority
+        self._context = context
+        self._linter = linter
+        self._actor = actor
+        self._chunk = chunk
+
+    def run(self, csrs: Sequence[bytes], *, label: str = "") -> BatchOutcome:
+        now = self._clock.now().replace(microsecond=0)
+        spec = TemplateSpec(self._context, now, self._linter)
+        results: list[Issued | Refused | None] = [None] * len(csrs)
+        prepared_futures = [
+            self._pool.submit(prepare_devices, start, list(csrs[start : start + self._chunk]), spec)
+            for start in range(0, len(csrs), self._chunk)
+        ]
+        signing: deque[tuple[list[_Prepared], list[int], Future[list[bytes]]]] = deque()
+        for future in prepared_futures:
+            prepared: list[_Prepared] = []
+            for item in future.result():
+                if isinstance(item, Refused):
+                    results[item.index] = item
+                else:
+                    prepared.append(item)
+            if prepared:
+                intents = self._record_intents(prepared, label)
+                tbs_list = [p.tbs for p in prepared]
+                signing.append((prepared, intents, self._pool.submit(sign_tbs_list, tbs_list)))
+            while signing and signing[0][2].done():
+                self._store_chunk(*_resolve(signing.popleft()), now, results, label)
+        while signing:
+            self._store_chunk(*_resolve(signing.popleft()), now, results, label)
+        return BatchOutcome(results)
+
+    def _record_intents(self, prepared: list[_Prepared], label: str) -> list[int]:
+        items = [(p.serial, str(CertKind.DEVICE), hashlib.sha256(p.tbs).digest()) for p in prepared]
+        with self._store.transaction() as tx:
+            intents = tx.reserve_intents(self._authority.authority_id, items, self._clock.now())
+            tx.audit(self._actor, "issuance.intent", f"batch:{label}" if label else "batch",
+                     {"authority": self._authority.name, "count": len(items),
+                      "first_intent": intents[0], "last_intent": intents[-1]})
+        return intents
+
+    def _store_chunk(
+        self,
+        prepared: list[_Prepared],
+        intents: list[int],
+        certificates: list[bytes],
+        now: dt.datetime,
+        results: list[Issued | Refused | None],
+        label: str,
+    ) -> None:
+        rows = [
+            NewCertificate(
+                authority_id=self._authority.authority_id,
+                serial=p.serial,
+                kind=CertKind.DEVICE,
+                subject_eui=p.eui,
+                role=None,
+                key_usage=p.usage,
+                not_before=now,
+                not_after=NO_EXPIRY,
+                ski=p.ski,
+                der=der,
+                intent_id=intent,
+            )
+            for p, intent, der in zip(prepared, intents, certificates, strict=True)
+        ]
+        with self._store.transaction() as tx:
+            ids = tx.add_certificates(rows, self._clock.now())
+            tx.audit(self._actor, "certificate.issued", f"batch:{label}" if label else "batch",
+                     {"authority": self._authority.name, "count": len(rows),
+                      "serials": [serial_hex(p.serial) for p in prepared]})
+        for p, certificate_id, der in zip(prepared, ids, certificates, strict=True):
+            results[p.index] = Issued(certificate_id, p.serial, der)
+
+
+def _resolve(
+    entry: tuple[list[_Prepared], list[int], Future[list[bytes]]],
+) -> tuple[list[_Prepared], list[int], list[bytes]]:
+    prepared, intents, future = entry
+    return prepared, intents, future.result()

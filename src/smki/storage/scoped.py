@@ -1,0 +1,36 @@
+"""A Store view bound to one open transaction, so that several use cases commit as one."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+from smki.storage.api import AuditRow, Store, Transaction
+
+
+class ScopedStore:
+    """``transaction()`` yields the enclosing transaction; nothing commits until it does.
+
+    Used by the key ceremony (R-CA-2): every certificate, CRL and audit event of a ceremony
+    lands in one commit, so a crash leaves no half-built hierarchy."""
+
+    def __init__(self, parent: Store, tx: Transaction) -> None:
+        self._parent = parent
+        self._tx = tx
+        self.url = parent.url
+
+    def transaction(self) -> AbstractContextManager[Transaction]:
+        @contextmanager
+        def scoped() -> Iterator[Transaction]:
+            yield self._tx
+
+        return scoped()
+
+    def audit_events(self) -> Iterator[AuditRow]:
+        return self._parent.audit_events()
+
+    def audit_head(self) -> tuple[int, bytes] | None:
+        return self._parent.audit_head()
+
+    def close(self) -> None:
+        """The parent store owns the connection."""
