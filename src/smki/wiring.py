@@ -13,6 +13,7 @@ from pathlib import Path
 
 from smki.ca.authority import LoadedAuthority, load_authority
 from smki.ca.ceremony import INITIALISED_KEY
+from smki.ca.issuer import recover_intents
 from smki.ca.linting import PreSignLinter
 from smki.clock import Clock, SystemClock
 from smki.config.home import HomeSettings, KeyStoreSettings, load_home
@@ -107,6 +108,10 @@ class Services:
     def issuing_authority(self, env: Environment, pki: Pki) -> LoadedAuthority:
         with self.store.transaction() as tx:
             return self.authority(tx, env, pki.issuing)
+
+    def recover(self) -> tuple[int, int]:
+        """Finish or abandon issuance that a crash left pending (R-CA-4)."""
+        return recover_intents(self.store, self.clock, self.actor)
 
     def close(self) -> None:
         self.store.close()

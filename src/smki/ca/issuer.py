@@ -19,6 +19,7 @@ from smki.ca.serials import new_serial, serial_hex
 from smki.ca.signed import sign_certificate
 from smki.clock import Clock
 from smki.errors import Conflict
+from smki.failpoints import hit
 from smki.keystore.base import Signer
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.storage.api import NewCertificate, Store
@@ -79,7 +80,9 @@ def issue_one(
         break
     else:  # pragma: no cover - 2**-100 territory
         raise Conflict("could not reserve a fresh serial number", rid="R-PROF-3")
+    hit("issue.after-intent")
     der = sign_certificate(authority.signer, authority.public_key, tbs)
+    hit("issue.after-sign")
     with store.transaction() as tx:
         (certificate_id,) = tx.add_certificates(
             [
@@ -112,6 +115,7 @@ def issue_one(
                 "sha256": hashlib.sha256(der).hexdigest(),
             },
         )
+    hit("issue.after-store")
     return Issued(certificate_id, serial, der)
 
 

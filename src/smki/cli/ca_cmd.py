@@ -65,6 +65,7 @@ def issue(
     services = open_services(home)
     try:
         environment = services.choose_environment(env)
+        services.recover()
         issued = issue_from_csr(
             services.store,
             services.clock,
@@ -103,6 +104,7 @@ def revoke(
     services = open_services(home)
     try:
         environment = services.choose_environment(env)
+        services.recover()
 
         def load(tx: Transaction, name: str):  # type: ignore[no-untyped-def]
             return services.authority(tx, environment, name)
@@ -161,6 +163,18 @@ def export(
         services.close()
     for path in written:
         typer.echo(str(path))
+
+
+@app.command("recover")
+@cli_errors
+def recover(home: HomeOption) -> None:
+    """Finish or abandon issuance that a crash interrupted (R-CA-4)."""
+    services = open_services(home)
+    try:
+        finished, abandoned = services.recover()
+    finally:
+        services.close()
+    typer.echo(f"pending issuance: {finished} finished, {abandoned} abandoned")
 
 
 @app.command("show")

@@ -91,9 +91,9 @@ def lint(
             documents += 1
             findings_count += len(findings)
             if not findings:
-                out.print(Text(f"{label}: clean", style="green"))
+                out.print(Text(f"{label}: clean", style="green"), soft_wrap=True)
                 continue
-            out.print(Text(f"{label}:", style="bold"))
+            out.print(Text(f"{label}:", style="bold"), soft_wrap=True)
             out.print(_table(findings))
             if any(f.severity == "error" for f in findings):
                 exit_status = max(exit_status, EXIT_FINDINGS)

@@ -161,7 +161,7 @@ def _load(data: bytes) -> tuple[x509.Certificate | None, str | None]:
         warnings.simplefilter("always")
         try:
             cert = x509.load_der_x509_certificate(data)
-        except ValueError as exc:
+        except (ValueError, x509.InvalidVersion) as exc:
             return None, f"cryptography refuses it: {exc}"
     if caught:
         return cert, f"cryptography warns: {caught[0].message}"

@@ -23,6 +23,12 @@ def lint_kind(kind: CertKind) -> LintKind:
     return LintKind.ROOT_CA if kind.is_root else LintKind.ISSUING_CA
 
 
+#: pkilint accepts a missing AKI only on a certificate that verifies under its own key; a root's
+#: pre-certificate carries a placeholder signature, so this finding is expected before signing
+#: and is checked again, without exception, on the signed root (tests/integration).
+_ROOT_PRESIGN_EXPECTED = frozenset({"pkilint.pkix.authority_key_identifier_extension_absent"})
+
+
 class ProfileLinter:
     """Lints every pre-certificate before it is signed; errors block issuance."""
 
@@ -38,4 +44,5 @@ class ProfileLinter:
             strict_serial=True,
             rfc5280=self._rfc5280,
         )
-        return [str(f) for f in errors_only(findings)]
+        expected = _ROOT_PRESIGN_EXPECTED if kind.is_root else frozenset()
+        return [str(f) for f in errors_only(findings) if f.lint not in expected]

@@ -24,6 +24,7 @@ from smki.ca.pool import SigningPool, sign_tbs_list
 from smki.ca.serials import new_serial, serial_hex
 from smki.clock import Clock
 from smki.errors import CsrRefused, SmkiError
+from smki.failpoints import hit
 from smki.profiles.build import IssuerContext
 from smki.profiles.device_template import DeviceTemplate, device_template
 from smki.profiles.kinds import CertKind, KeyUse
@@ -212,6 +213,7 @@ class DeviceBatchIssuer:
             tx.audit(self._actor, "certificate.issued", f"batch:{label}" if label else "batch",
                      {"authority": self._authority.name, "count": len(rows),
                       "serials": [serial_hex(p.serial) for p in prepared]})
+        hit("batch.after-chunk-stored")
         for p, certificate_id, der in zip(prepared, ids, certificates, strict=True):
             results[p.index] = Issued(certificate_id, p.serial, der)
 

@@ -20,5 +20,5 @@ ECDSA_WITH_SHA256 = ObjectIdentifier("1.2.840.10045.4.3.2")
 EC_PUBLIC_KEY = ObjectIdentifier("1.2.840.10045.2.1")
 PRIME256V1 = ObjectIdentifier("1.2.840.10045.3.1.7")
 #: [smki decision] The WrappedApexContingencyKey extension's public OID is unknown (R-PROF-31);
-#: this default (a UUID arc under 2.25, ITU-T X.667) is configuration.
-DEFAULT_CONTINGENCY_KEY_EXTENSION = ObjectIdentifier("2.25.35271810849454484315691701018086554446")
+#: this default, under the documentation enterprise number 32473 (RFC 5612), is configuration.
+DEFAULT_CONTINGENCY_KEY_EXTENSION = ObjectIdentifier("1.3.6.1.4.1.32473.31.1")

@@ -35,11 +35,11 @@ def new_certificate(
         key_usage="ds",
         not_before=T0,
         not_after=not_after,
-        ski=serial.to_bytes(16, "big")[-8:],
-        der=b"\x30\x82" + serial.to_bytes(16, "big"),
+        ski=serial.to_bytes(17, "big", signed=True)[-8:],
+        der=b"\x30\x82" + serial.to_bytes(17, "big", signed=True),
         intent_id=intent_id,
     )
 
 
 def tbs_digest(serial: int) -> bytes:
-    return hashlib.sha256(serial.to_bytes(16, "big")).digest()
+    return hashlib.sha256(serial.to_bytes(17, "big", signed=True)).digest()
