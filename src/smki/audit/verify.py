@@ -63,18 +63,24 @@ def verify_chain(store: Store) -> VerifyResult:
     for row in store.audit_events():
         if row.seq != expected_seq:
             return _bad(
-                checked, expected_seq, SEQUENCE_GAP,
+                checked,
+                expected_seq,
+                SEQUENCE_GAP,
                 f"event {expected_seq} is missing (the next event is {row.seq})",
             )
         if row.prev_hash != prev_hash:
             return _bad(
-                checked, row.seq, BROKEN_LINK,
+                checked,
+                row.seq,
+                BROKEN_LINK,
                 f"event {row.seq} does not link to "
                 + (f"event {row.seq - 1}" if row.seq > 1 else "the genesis hash"),
             )
         if recompute_hash(row) != row.hash:
             return _bad(
-                checked, row.seq, HASH_MISMATCH,
+                checked,
+                row.seq,
+                HASH_MISMATCH,
                 f"event {row.seq} no longer matches its recorded hash",
             )
         checked += 1
@@ -88,12 +94,16 @@ def verify_chain(store: Store) -> VerifyResult:
         head_seq, head_hash = head_before
         if head_seq > last_seq:
             return _bad(
-                checked, last_seq + 1, HEAD_MISMATCH,
+                checked,
+                last_seq + 1,
+                HEAD_MISMATCH,
                 f"the head records event {head_seq} but the log ends at {last_seq}",
             )
         if hash_at_head != head_hash:
             return _bad(
-                checked, head_seq, HEAD_MISMATCH,
+                checked,
+                head_seq,
+                HEAD_MISMATCH,
                 f"the head's hash is not the hash of event {head_seq}",
             )
     head_after = store.audit_head()
@@ -102,7 +112,9 @@ def verify_chain(store: Store) -> VerifyResult:
         # A committed append moves the head in the same transaction, so this event was not
         # appended through smki.
         return _bad(
-            checked, recorded + 1, HEAD_MISMATCH,
+            checked,
+            recorded + 1,
+            HEAD_MISMATCH,
             f"event {recorded + 1} lies beyond the recorded head ({recorded})",
         )
     return VerifyResult(ok=True, checked=checked, first_bad_seq=None, reason="ok")

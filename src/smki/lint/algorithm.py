@@ -78,7 +78,14 @@ def key_p256(ctx: CertContext) -> Iterator[str]:
 
 @cert_lint("gbcs.parseable", "R-PROF-40", ALL_KINDS)
 def parseable(ctx: CertContext) -> Iterator[str]:
-    # Reported only when the signature-parameter normalisation did not help: then the
-    # certificate cannot be read by relying parties built on cryptography/OpenSSL at all.
+    # A certificate cryptography (and so most relying parties) cannot read is an error. When
+    # the cause is ecdsa-with-SHA256 parameters, gbcs.signature_algorithm already names it and
+    # the other lints still ran on a normalised copy (see context.parse_leniently).
+    raw = ctx.raw
+    signature_clean = (
+        raw.tbs_signature.encoded == ECDSA_SHA256_DER == raw.signature_algorithm.encoded
+    )
     if ctx.cert is None:
         yield f"the certificate cannot be parsed: {ctx.parse_problem}"
+    elif ctx.parse_problem and signature_clean:
+        yield f"the encoding is objected to: {ctx.parse_problem}"

@@ -117,35 +117,43 @@ class Transaction(Protocol):
     def set_meta(self, key: str, value: str) -> None: ...
 
     # -- authorities ------------------------------------------------------------------------
-    def add_authority(self, env: str, name: str, pki: str, is_root: bool, key_label: str,
-                      parent_id: int | None) -> int:
+    def add_authority(
+        self, env: str, name: str, pki: str, is_root: bool, key_label: str, parent_id: int | None
+    ) -> int:
         """Conflict if (env, name) exists."""
         ...
+
     def set_authority_certificate(self, authority_id: int, certificate_id: int) -> None: ...
     def set_authority_status(self, authority_id: int, status: str) -> bool:
         """Conditional update; False if it already had that status."""
         ...
+
     def authority(self, env: str, name: str) -> AuthorityRow | None: ...
     def authority_by_id(self, authority_id: int) -> AuthorityRow: ...
     def authorities(self, env: str | None = None) -> list[AuthorityRow]: ...
 
     # -- issuance (R-CA-4) ------------------------------------------------------------------
-    def reserve_intents(self, authority_id: int, items: Sequence[tuple[int, str, bytes]],
-                        at: dt.datetime) -> list[int]:
+    def reserve_intents(
+        self, authority_id: int, items: Sequence[tuple[int, str, bytes]], at: dt.datetime
+    ) -> list[int]:
         """Reserve (serial, kind, tbs_sha256) intents in bulk; Conflict on a serial already
         used by this issuer (intent or certificate). Returns the intent ids in order."""
         ...
+
     def pending_intents(self) -> list[IntentRow]: ...
     def finish_intents(self, intent_ids: Sequence[int], state: str, at: dt.datetime) -> None:
         """Mark intents "done" or "abandoned" (only those still pending)."""
         ...
+
     def add_certificates(self, rows: Sequence[NewCertificate], at: dt.datetime) -> list[int]:
         """Bulk insert (executemany); marks each row's intent done. Returns ids in order."""
         ...
+
     def certificate(self, certificate_id: int) -> CertificateRow: ...
     def certificate_by_serial(self, env: str, serial: int) -> list[CertificateRow]:
         """All certificates in ``env`` with that serial (unique per issuer, not globally)."""
         ...
+
     def certificate_for_intent(self, intent_id: int) -> CertificateRow | None: ...
     def count_certificates(self, env: str | None = None) -> int: ...
 
@@ -153,15 +161,27 @@ class Transaction(Protocol):
     def revoke(self, certificate_id: int, reason: str, at: dt.datetime) -> bool:
         """Conditional: False if already revoked."""
         ...
-    def revoked_entries(self, authority_id: int, kinds: Sequence[str] | None,
-                        exclude_kinds: Sequence[str] | None = None) -> list[RevokedEntry]:
+
+    def revoked_entries(
+        self,
+        authority_id: int,
+        kinds: Sequence[str] | None,
+        exclude_kinds: Sequence[str] | None = None,
+    ) -> list[RevokedEntry]:
         """Revoked certificates issued by ``authority_id``, filtered by profile kind."""
         ...
 
     # -- CRLs and ARLs ----------------------------------------------------------------------
     def next_crl_number(self, authority_id: int, list_kind: str) -> int: ...
-    def add_crl(self, authority_id: int, list_kind: str, number: int, this_update: dt.datetime,
-                next_update: dt.datetime, der: bytes) -> int: ...
+    def add_crl(
+        self,
+        authority_id: int,
+        list_kind: str,
+        number: int,
+        this_update: dt.datetime,
+        next_update: dt.datetime,
+        der: bytes,
+    ) -> int: ...
     def latest_crl(self, authority_id: int, list_kind: str) -> CrlRow | None: ...
 
 

@@ -25,7 +25,7 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 
 from smki.errors import Conflict, NotFound, StorageError
-from smki.storage.schema import UnstorableValue
+from smki.storage.schema import UnstorableValueError
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +118,7 @@ def translated_errors() -> Iterator[None]:
     """
     try:
         yield
-    except UnstorableValue as exc:
+    except UnstorableValueError as exc:
         raise StorageError(str(exc), code="unstorable-value") from None
     except sa_exc.IntegrityError as exc:
         kind = _constraint_kind(exc.orig)
@@ -134,7 +134,7 @@ def translated_errors() -> Iterator[None]:
             "the database is unavailable or busy; try again", code="unavailable"
         ) from None
     except sa_exc.StatementError as exc:
-        if isinstance(exc.orig, UnstorableValue):
+        if isinstance(exc.orig, UnstorableValueError):
             raise StorageError(str(exc.orig), code="unstorable-value") from None
         _log_driver_error(exc)
         raise StorageError("the database refused the operation", code="database") from None

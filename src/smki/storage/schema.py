@@ -23,7 +23,7 @@ SERIAL_HEX_DIGITS = 32
 _SERIAL_LIMIT = 1 << (4 * SERIAL_HEX_DIGITS)
 
 
-class UnstorableValue(ValueError):
+class UnstorableValueError(ValueError):
     """A value that must not reach the database (naive datetime, serial out of range).
 
     Its message is written by us and carries no data, so it is safe to show.
@@ -40,7 +40,7 @@ class UtcDateTime(sa.types.TypeDecorator[dt.datetime]):
         if value is None:
             return None
         if value.tzinfo is None or value.utcoffset() is None:
-            raise UnstorableValue("a naive datetime cannot be stored; use timezone-aware UTC")
+            raise UnstorableValueError("a naive datetime cannot be stored; use timezone-aware UTC")
         value = value.astimezone(dt.UTC)
         if dialect.name == "sqlite":
             # SQLite's text form has no offset; storing the UTC wall time keeps it sortable.
@@ -74,9 +74,9 @@ class HexSerial(sa.types.TypeDecorator[int]):
 
 
 def encode_serial(serial: int) -> str:
-    """The stored form of a serial; UnstorableValue if it is not in 1 .. 2**128-1."""
+    """The stored form of a serial; UnstorableValueError if it is not in 1 .. 2**128-1."""
     if isinstance(serial, bool) or not isinstance(serial, int) or not 0 < serial < _SERIAL_LIMIT:
-        raise UnstorableValue("certificate serial must be a positive integer below 2**128")
+        raise UnstorableValueError("certificate serial must be a positive integer below 2**128")
     return f"{serial:0{SERIAL_HEX_DIGITS}x}"
 
 
@@ -145,8 +145,13 @@ certificates = sa.Table(
 revocations = sa.Table(
     "revocations",
     metadata,
-    sa.Column("certificate_id", Id, sa.ForeignKey("certificates.id"), primary_key=True,
-              autoincrement=False),
+    sa.Column(
+        "certificate_id",
+        Id,
+        sa.ForeignKey("certificates.id"),
+        primary_key=True,
+        autoincrement=False,
+    ),
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("revoked_at", UtcDateTime, nullable=False),
 )

@@ -22,8 +22,7 @@ def _expected(fields: list[bytes]) -> bytes:
 def test_hash_follows_the_documented_encoding() -> None:
     got = event_hash(1, AT, "ceremony", "init", "test", '{"a":1}', GENESIS_HASH)
     assert got == _expected(
-        [b"1", b"2025-01-02T03:04:05.000006Z", b"ceremony", b"init", b"test", b'{"a":1}',
-         bytes(32)]
+        [b"1", b"2025-01-02T03:04:05.000006Z", b"ceremony", b"init", b"test", b'{"a":1}', bytes(32)]
     )
 
 

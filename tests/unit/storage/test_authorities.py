@@ -21,9 +21,18 @@ def test_add_and_read_authorities(store: SqlStore) -> None:
     with store.transaction() as tx:
         got = tx.authority("test", "issuing-oca")
         assert got is not None
-        assert (got.id, got.parent_id, got.is_root, got.key_label) == (issuing, root, False, "k-iss")
-        assert (got.env, got.name, got.pki, got.status) == ("test", "issuing-oca", "organisation",
-                                                             "active")
+        assert (got.id, got.parent_id, got.is_root, got.key_label) == (
+            issuing,
+            root,
+            False,
+            "k-iss",
+        )
+        assert (got.env, got.name, got.pki, got.status) == (
+            "test",
+            "issuing-oca",
+            "organisation",
+            "active",
+        )
         assert got.certificate_id is None
         assert got.created_at.tzinfo is dt.UTC
         assert tx.authority_by_id(root).is_root is True

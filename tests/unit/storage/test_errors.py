@@ -89,8 +89,7 @@ def test_unsupported_url_is_refused() -> None:
 def test_default_sqlite_url_opens_a_wal_database(tmp_path: Path) -> None:
     url = default_sqlite_url(tmp_path)
     assert url == f"sqlite:///{tmp_path}/smki.db"
-    with open_store(url) as store:
-        with store.transaction() as tx:
-            tx.set_meta("k", "v")
+    with open_store(url) as store, store.transaction() as tx:
+        tx.set_meta("k", "v")
     assert (tmp_path / "smki.db").exists()
     assert (tmp_path / "smki.db").read_bytes()[18:20] == b"\x02\x02"  # WAL read/write versions

@@ -53,10 +53,18 @@ def test_bulk_reserve_then_store_round_trips(store: SqlStore) -> None:
         for serial, intent, cert_id, row in zip(serials, intents, ids, rows, strict=True):
             got = tx.certificate(cert_id)
             assert got.serial == serial
-            assert (got.env, got.authority_id, got.kind, got.status) == ("test", ca, "device",
-                                                                         "in-use")
-            assert (got.subject_eui, got.ski, got.der, got.role) == (row.subject_eui, row.ski,
-                                                                     row.der, None)
+            assert (got.env, got.authority_id, got.kind, got.status) == (
+                "test",
+                ca,
+                "device",
+                "in-use",
+            )
+            assert (got.subject_eui, got.ski, got.der, got.role) == (
+                row.subject_eui,
+                row.ski,
+                row.der,
+                None,
+            )
             assert got.not_before == T0 and got.not_before.tzinfo is dt.UTC
             assert got.not_after == FOREVER and got.not_after.tzinfo is dt.UTC
             assert got.created_at == T0

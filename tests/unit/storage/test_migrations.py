@@ -27,8 +27,11 @@ def _reflect(database_url: str) -> dict[str, dict[str, Any]]:
                     "columns": {c["name"]: c["nullable"] for c in inspector.get_columns(name)},
                     "pk": inspector.get_pk_constraint(name)["constrained_columns"],
                     "fks": sorted(
-                        (tuple(fk["constrained_columns"]), fk["referred_table"],
-                         tuple(fk["referred_columns"]))
+                        (
+                            tuple(fk["constrained_columns"]),
+                            fk["referred_table"],
+                            tuple(fk["referred_columns"]),
+                        )
                         for fk in inspector.get_foreign_keys(name)
                     ),
                     "uniques": sorted(
@@ -53,8 +56,11 @@ def _expected() -> dict[str, dict[str, Any]]:
             "columns": {c.name: c.nullable for c in table.columns},
             "pk": [c.name for c in table.primary_key.columns],
             "fks": sorted(
-                (tuple(c.name for c in fk.columns), fk.referred_table.name,
-                 tuple(e.column.name for e in fk.elements))
+                (
+                    tuple(c.name for c in fk.columns),
+                    fk.referred_table.name,
+                    tuple(e.column.name for e in fk.elements),
+                )
                 for fk in table.foreign_key_constraints
             ),
             "uniques": sorted(

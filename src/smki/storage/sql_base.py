@@ -1,0 +1,164 @@
+"""Shared plumbing for the SQL transaction (R-X-2): statement helpers and row mappers."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any, Final, TypeVar
+
+import sqlalchemy as sa
+
+from smki.clock import Clock
+from smki.errors import Conflict, NotFound
+from smki.storage import schema as t
+from smki.storage.api import AuditRow, AuthorityRow, CertificateRow, CrlRow, IntentRow
+from smki.storage.engine import translated_errors
+
+#: Ids or serials per IN (…) list: far below SQLite's and PostgreSQL's parameter limits.
+CHUNK: Final = 1000
+
+_T = TypeVar("_T")
+
+
+class SqlBase:
+    """One open SQLAlchemy connection inside a database transaction, and ways to use it.
+
+    Every statement runs through ``translated_errors`` so that callers only ever see smki
+    errors with safe details.
+    """
+
+    def __init__(self, conn: sa.Connection, clock: Clock) -> None:
+        self._conn = conn
+        self._clock = clock
+
+    def _run(self, stmt: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
+        with translated_errors():
+            return self._conn.execute(stmt, params)
+
+    def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
+        with translated_errors():
+            return list(self._conn.execute(stmt).all())
+
+    def _first(self, stmt: sa.Executable) -> sa.Row[Any] | None:
+        with translated_errors():
+            return self._conn.execute(stmt).first()
+
+    def _scalar(self, stmt: sa.Executable) -> Any:
+        with translated_errors():
+            return self._conn.execute(stmt).scalar_one_or_none()
+
+    def _insert_many(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        # executemany with RETURNING; SQLAlchemy batches it ("insertmanyvalues") and
+        # sort_by_parameter_order guarantees ids come back in input order on both databases.
+        stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in self._run(stmt, rows).scalars().all()]
+
+    def _require_certificate(self, certificate_id: int) -> None:
+        found = self._first(sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id))
+        if found is None:
+            raise certificate_not_found(certificate_id)
+
+
+def chunks(values: Sequence[_T]) -> Iterable[list[_T]]:
+    for start in range(0, len(values), CHUNK):
+        yield list(values[start : start + CHUNK])
+
+
+def duplicate_serial() -> Conflict:
+    return Conflict(
+        "a serial is already used by this issuer", code="duplicate-serial", rid="R-PROF-3"
+    )
+
+
+def _duplicate_authority(env: str, name: str) -> Conflict:
+    return Conflict(f"authority {env}/{name} already exists", code="duplicate-authority")
+
+
+def authority_not_found(authority_id: int) -> NotFound:
+    return NotFound(f"authority {authority_id} not found", code="authority-not-found")
+
+
+
+def certificate_not_found(certificate_id: int) -> NotFound:
+    return NotFound(f"certificate {certificate_id} not found", code="certificate-not-found")
+
+
+def authority_row(row: sa.Row[Any]) -> AuthorityRow:
+    return AuthorityRow(
+        id=int(row.id),
+        env=str(row.env),
+        name=str(row.name),
+        pki=str(row.pki),
+        is_root=bool(row.is_root),
+        key_label=str(row.key_label),
+        parent_id=None if row.parent_id is None else int(row.parent_id),
+        certificate_id=None if row.certificate_id is None else int(row.certificate_id),
+        status=str(row.status),
+        created_at=row.created_at,
+    )
+
+
+def certificate_row(row: sa.Row[Any]) -> CertificateRow:
+    return CertificateRow(
+        id=int(row.id),
+        env=str(row.env),
+        authority_id=int(row.authority_id),
+        serial=int(row.serial),
+        kind=str(row.kind),
+        subject_eui=None if row.subject_eui is None else bytes(row.subject_eui),
+        role=None if row.role is None else int(row.role),
+        key_usage=str(row.key_usage),
+        not_before=row.not_before,
+        not_after=row.not_after,
+        ski=None if row.ski is None else bytes(row.ski),
+        der=bytes(row.der),
+        status=str(row.status),
+        created_at=row.created_at,
+    )
+
+
+def intent_row(row: sa.Row[Any]) -> IntentRow:
+    return IntentRow(
+        id=int(row.id),
+        authority_id=int(row.authority_id),
+        serial=int(row.serial),
+        kind=str(row.kind),
+        tbs_sha256=bytes(row.tbs_sha256),
+        state=str(row.state),
+        created_at=row.created_at,
+    )
+
+
+def crl_row(row: sa.Row[Any]) -> CrlRow:
+    return CrlRow(
+        id=int(row.id),
+        authority_id=int(row.authority_id),
+        list_kind=str(row.list_kind),
+        number=int(row.number),
+        this_update=row.this_update,
+        next_update=row.next_update,
+        der=bytes(row.der),
+    )
+
+
+def audit_row(row: sa.Row[Any]) -> AuditRow:
+    details_json = str(row.details)
+    try:
+        parsed = json.loads(details_json)
+    except ValueError:
+        parsed = None
+    # Unreadable details are left for the verifier to report: it hashes details_json, which
+    # no longer matches the recorded hash (R-X-1).
+    details: dict[str, Any] = parsed if isinstance(parsed, dict) else {}
+    return AuditRow(
+        seq=int(row.seq),
+        at=row.at,
+        actor=str(row.actor),
+        action=str(row.action),
+        subject=str(row.subject),
+        details=details,
+        prev_hash=bytes(row.prev_hash),
+        hash=bytes(row.hash),
+        details_json=details_json,
+    )
+
