@@ -15,7 +15,6 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
 from rich.text import Text
 
 from smki.errors import InputError, MalformedInput
@@ -51,19 +50,15 @@ def _lint_file(path: Path, kind: CertKind | None) -> list[tuple[str, list[Findin
     return results
 
 
-def _table(findings: list[Finding]) -> Table:
-    table = Table("lint", "rid", "severity", "message")
-    table.columns[0].no_wrap = True
-    table.columns[3].overflow = "fold"
-    for finding in findings:
-        # Text, not markup: messages hold brackets ("[commonName,] …").
-        table.add_row(
-            Text(finding.lint),
-            Text(finding.rid),
-            Text(finding.severity, style=_STYLES[finding.severity]),
-            Text(finding.message),
-        )
-    return table
+def _line(finding: Finding) -> Text:
+    # One line per finding (soft-wrapped, never folded mid-name) so output stays greppable;
+    # Text, not markup, because messages hold brackets ("[commonName,] …").
+    line = Text("  ")
+    line.append(f"{finding.severity:<7}", style=_STYLES[finding.severity])
+    line.append(f"  {finding.lint}", style="bold")
+    line.append(f"  [{finding.rid}]  ", style="dim")
+    line.append(finding.message)
+    return line
 
 
 def lint(
@@ -94,7 +89,8 @@ def lint(
                 out.print(Text(f"{label}: clean", style="green"), soft_wrap=True)
                 continue
             out.print(Text(f"{label}:", style="bold"), soft_wrap=True)
-            out.print(_table(findings))
+            for finding in findings:
+                out.print(_line(finding), soft_wrap=True)
             if any(f.severity == "error" for f in findings):
                 exit_status = max(exit_status, EXIT_FINDINGS)
     out.print(Text(f"{documents} document(s) in {len(files)} file(s), {findings_count} finding(s)"))

@@ -113,7 +113,7 @@ def read_documents(data: bytes) -> list[Document]:
     """Every object in ``data``: each PEM block in turn, or the one DER object."""
     if b"-----BEGIN " in data:
         return _from_pem(data)
-    if data[:1] != bytes([der.SEQUENCE]) and data.strip() and data.strip().isascii():
+    if data.strip() and all(32 <= c < 127 or c in b"\t\r\n" for c in data):
         raise MalformedInput("the input is text without a PEM block (-----BEGIN …-----)")
     return [Document(classify_der(data), data, None)]
 

@@ -8,13 +8,11 @@ the audit event for a change is appended in the same transaction (R-X-1).
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Final, TypeVar
+from typing import Any, Final
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
@@ -23,20 +21,14 @@ from sqlalchemy.dialects import sqlite
 
 from smki.audit.chain import canonical_json, event_hash
 from smki.clock import Clock, SystemClock
-from smki.errors import Conflict, IntegrityError, NotFound, StorageError
+from smki.errors import Conflict, IntegrityError, StorageError
 from smki.storage import schema as t
-from smki.storage.api import (
-    AuditRow,
-    AuthorityRow,
-    CertificateRow,
-    CrlRow,
-    IntentRow,
-    NewCertificate,
-    RevokedEntry,
-    Transaction,
-)
+from smki.storage.api import AuditRow, AuthorityRow, Transaction
 from smki.storage.engine import BEGIN_OPTION, make_engine, translated_errors
 from smki.storage.migrate import upgrade
+from smki.storage.sql_base import audit_row, authority_not_found, authority_row
+from smki.storage.sql_issuance import IssuanceSql
+from smki.storage.sql_revocation import RevocationSql
 
 log = logging.getLogger(__name__)
 
@@ -137,6 +129,7 @@ def _rollback_quietly(conn: sa.Connection) -> None:
     except sa_exc.SQLAlchemyError as exc:
         log.warning("rollback failed: %s", type(exc).__name__)
 
+
 class SqlTransaction(IssuanceSql, RevocationSql):
     """``Transaction`` over one open connection inside a database transaction.
 
@@ -168,6 +161,8 @@ class SqlTransaction(IssuanceSql, RevocationSql):
         prev_seq, prev_hash = int(head.seq), bytes(head.hash)
         seq = prev_seq + 1
         at = self._clock.now()
+        if at.tzinfo is None or at.utcoffset() is None:
+            raise StorageError("the clock gave a naive datetime", code="unstorable-value")
         digest = event_hash(seq, at, actor, action, subject, details_json, prev_hash)
         self._run(
             t.audit_events.insert().values(
@@ -235,9 +230,7 @@ class SqlTransaction(IssuanceSql, RevocationSql):
         return int(result.scalar_one())
 
     def set_authority_certificate(self, authority_id: int, certificate_id: int) -> None:
-        exists = sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id)
-        if self._first(exists) is None:
-            raise NotFound(f"certificate {certificate_id} not found", code="certificate-not-found")
+        self._require_certificate(certificate_id)
         updated = self._run(
             t.authorities.update()
             .where(t.authorities.c.id == authority_id)

@@ -54,8 +54,8 @@ class SqlBase:
         return [int(i) for i in self._run(stmt, rows).scalars().all()]
 
     def _require_certificate(self, certificate_id: int) -> None:
-        found = self._first(sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id))
-        if found is None:
+        stmt = sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id)
+        if self._first(stmt) is None:
             raise certificate_not_found(certificate_id)
 
 
@@ -70,13 +70,8 @@ def duplicate_serial() -> Conflict:
     )
 
 
-def _duplicate_authority(env: str, name: str) -> Conflict:
-    return Conflict(f"authority {env}/{name} already exists", code="duplicate-authority")
-
-
 def authority_not_found(authority_id: int) -> NotFound:
     return NotFound(f"authority {authority_id} not found", code="authority-not-found")
-
 
 
 def certificate_not_found(certificate_id: int) -> NotFound:
@@ -161,4 +156,3 @@ def audit_row(row: sa.Row[Any]) -> AuditRow:
         hash=bytes(row.hash),
         details_json=details_json,
     )
-

@@ -140,7 +140,7 @@ class IssuanceSql(SqlBase):
     def certificate(self, certificate_id: int) -> CertificateRow:
         row = self._first(sa.select(t.certificates).where(t.certificates.c.id == certificate_id))
         if row is None:
-            raise NotFound(f"certificate {certificate_id} not found", code="certificate-not-found")
+            raise certificate_not_found(certificate_id)
         return certificate_row(row)
 
     def certificate_by_serial(self, env: str, serial: int) -> list[CertificateRow]:
@@ -164,8 +164,7 @@ class IssuanceSql(SqlBase):
         stmt = sa.select(sa.func.count()).select_from(t.certificates)
         if env is not None:
             stmt = stmt.where(t.certificates.c.env == env)
-        with translated_errors():
-            return int(self._conn.execute(stmt).scalar_one())
+        return int(self._scalar(stmt))
 
     def _authority_envs(self, authority_ids: set[int]) -> dict[int, str]:
         envs: dict[int, str] = {}
@@ -213,5 +212,3 @@ class IssuanceSql(SqlBase):
                     code="intent-mismatch",
                     rid="R-CA-4",
                 )
-
-

@@ -25,7 +25,7 @@ class RevocationSql(SqlBase):
             .values(status="revoked")
         ).rowcount
         if updated == 0:
-            self.certificate(certificate_id)
+            self._require_certificate(certificate_id)
             return False
         self._run(
             t.revocations.insert().values(
@@ -65,8 +65,7 @@ class RevocationSql(SqlBase):
         stmt = sa.select(sa.func.max(t.crls.c.number)).where(
             t.crls.c.authority_id == authority_id, t.crls.c.list_kind == list_kind
         )
-        with translated_errors():
-            current = self._conn.execute(stmt).scalar_one_or_none()
+        current = self._scalar(stmt)
         return 1 if current is None else int(current) + 1
 
     def add_crl(
@@ -106,4 +105,3 @@ class RevocationSql(SqlBase):
             .limit(1)
         )
         return None if row is None else crl_row(row)
-

@@ -15,14 +15,14 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
-from cryptography.x509.oid import NameOID
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from smki.ids import EntityId
 from smki.lint.raw import children, parse_certificate, parse_crl, read_one
 from smki.x509 import der
 from smki.x509.hwname import HardwareModuleName
 from smki.x509.keyid import key_id
-from smki.x509.names import ca_subject, organisation_subject
+from smki.x509.names import ca_subject, holder_subject, organisation_subject
 from smki.x509.oids import (
     DEFAULT_CONTINGENCY_KEY_EXTENSION,
     DEFAULT_DEVICE_HW_TYPE,
@@ -56,7 +56,7 @@ def key_usage(*bits: str) -> x509.KeyUsage:
         "encipher_only",
         "decipher_only",
     )
-    return x509.KeyUsage(**{name: name in bits for name in names})  # type: ignore[arg-type]
+    return x509.KeyUsage(**{name: name in bits for name in names})
 
 
 def policies(*oids: x509.ObjectIdentifier) -> x509.CertificatePolicies:
@@ -163,6 +163,33 @@ def spec(kind: str) -> Spec:
             signer=SUBJECT_KEY,
         )
     raise ValueError(kind)
+
+
+def iki_spec() -> Spec:
+    return Spec(
+        subject=holder_subject("Alice Example", "Example Energy Ltd"),
+        issuer=ISSUER_NAME,
+        extensions=[
+            (key_usage("digital_signature"), True),
+            (ski(SUBJECT_KEY), False),
+            (aki(ISSUER_KEY), False),
+        ],
+    )
+
+
+def dccki_spec() -> Spec:
+    return Spec(
+        subject=holder_subject("gateway.example.org", "Example DCC User"),
+        issuer=ISSUER_NAME,
+        extensions=[
+            (key_usage("digital_signature"), True),
+            (x509.SubjectAlternativeName([x509.DNSName("gateway.example.org")]), False),
+            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
+            (ski(SUBJECT_KEY), False),
+            (aki(ISSUER_KEY), False),
+        ],
+        not_after=NOT_BEFORE + dt.timedelta(days=365),
+    )
 
 
 def issue(s: Spec) -> bytes:

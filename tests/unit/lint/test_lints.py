@@ -20,7 +20,6 @@ from smki.lint import CertKind, Finding, errors_only, lint_certificate
 from smki.lint.context import parse_leniently
 from smki.lint.registry import CERTIFICATE_LINTS
 from smki.x509 import der
-from smki.x509.names import holder_subject
 from smki.x509.oids import (
     DEFAULT_CONTINGENCY_KEY_EXTENSION,
     OBSERVED_ORGANISATION_POLICY,
@@ -36,33 +35,6 @@ P384_KEY = ec.generate_private_key(ec.SECP384R1())
 def lints(certificate: bytes, **options: Any) -> set[str]:
     """Names of the non-notice findings, pkilint included."""
     return {f.lint for f in lint_certificate(certificate, **options) if f.severity != "notice"}
-
-
-def iki_spec() -> b.Spec:
-    return b.Spec(
-        subject=holder_subject("Alice Example", "Example Energy Ltd"),
-        issuer=b.ISSUER_NAME,
-        extensions=[
-            (b.key_usage("digital_signature"), True),
-            (b.ski(b.SUBJECT_KEY), False),
-            (b.aki(b.ISSUER_KEY), False),
-        ],
-    )
-
-
-def dccki_spec() -> b.Spec:
-    return b.Spec(
-        subject=holder_subject("gateway.example.org", "Example DCC User"),
-        issuer=b.ISSUER_NAME,
-        extensions=[
-            (b.key_usage("digital_signature"), True),
-            (x509.SubjectAlternativeName([x509.DNSName("gateway.example.org")]), False),
-            (x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), False),
-            (b.ski(b.SUBJECT_KEY), False),
-            (b.aki(b.ISSUER_KEY), False),
-        ],
-        not_after=b.NOT_BEFORE + dt.timedelta(days=365),
-    )
 
 
 def v2_version(fields: list[bytes]) -> list[bytes]:
@@ -101,8 +73,8 @@ def case(make: Callable[[], bytes], **options: Any) -> Case:
 ORG = case(lambda: b.build("organisation"))
 DEVICE = case(lambda: b.build("device"))
 ISSUING = case(lambda: b.build("issuing-ca"))
-IKI = case(lambda: b.issue(iki_spec()), kind="iki")
-DCCKI = case(lambda: b.issue(dccki_spec()), kind="dccki-tls")
+IKI = case(lambda: b.issue(b.iki_spec()), kind="iki")
+DCCKI = case(lambda: b.issue(b.dccki_spec()), kind="dccki-tls")
 SERIAL_0F = int.from_bytes(bytes([0x0F]) + bytes(range(1, 16)), "big")
 
 #: lint name → (positive case, negative case).
@@ -301,7 +273,7 @@ CASES: dict[str, tuple[Case, Case]] = {
         case(
             lambda: b.issue(
                 replace(
-                    iki_spec(),
+                    b.iki_spec(),
                     subject=x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Alice")]),
                 )
             ),
@@ -311,13 +283,14 @@ CASES: dict[str, tuple[Case, Case]] = {
     "iki.key_usage": (
         IKI,
         case(
-            lambda: b.issue(iki_spec().replace_extension(b.key_usage("key_agreement"))), kind="iki"
+            lambda: b.issue(b.iki_spec().replace_extension(b.key_usage("key_agreement"))),
+            kind="iki",
         ),
     ),
     "dccki.san_dns": (
         DCCKI,
         case(
-            lambda: b.issue(dccki_spec().drop_extension(x509.SubjectAlternativeName.oid)),
+            lambda: b.issue(b.dccki_spec().drop_extension(x509.SubjectAlternativeName.oid)),
             kind="dccki-tls",
         ),
     ),
@@ -325,7 +298,7 @@ CASES: dict[str, tuple[Case, Case]] = {
         DCCKI,
         case(
             lambda: b.issue(
-                dccki_spec().replace_extension(
+                b.dccki_spec().replace_extension(
                     x509.ExtendedKeyUsage([ExtendedKeyUsageOID.CODE_SIGNING])
                 )
             ),
@@ -334,13 +307,13 @@ CASES: dict[str, tuple[Case, Case]] = {
     ),
     "dccki.key": (
         DCCKI,
-        case(lambda: b.issue(replace(dccki_spec(), key=P384_KEY)), kind="dccki-tls"),
+        case(lambda: b.issue(replace(b.dccki_spec(), key=P384_KEY)), kind="dccki-tls"),
     ),
     "dccki.validity": (
         DCCKI,
         case(
             lambda: b.issue(
-                replace(dccki_spec(), not_after=b.NOT_BEFORE + dt.timedelta(days=1100))
+                replace(b.dccki_spec(), not_after=b.NOT_BEFORE + dt.timedelta(days=1100))
             ),
             kind="dccki-tls",
         ),
@@ -374,7 +347,7 @@ def test_conforming_smki_certificates_are_clean(kind: str) -> None:
     assert [f for f in findings if f.severity != "notice"] == []
 
 
-@pytest.mark.parametrize(("make", "kind"), [(iki_spec, "iki"), (dccki_spec, "dccki-tls")])
+@pytest.mark.parametrize(("make", "kind"), [(b.iki_spec, "iki"), (b.dccki_spec, "dccki-tls")])
 def test_conforming_iki_and_dccki_certificates_are_clean(
     make: Callable[[], b.Spec], kind: str
 ) -> None:
@@ -400,7 +373,7 @@ def test_kind_detection(kind: str, expected: CertKind) -> None:
 def test_iki_certificate_is_detected_as_unknown_and_gets_only_common_lints() -> None:
     from smki.lint.context import detect_kind
 
-    certificate = b.issue(iki_spec())
+    certificate = b.issue(b.iki_spec())
     raw, _, _ = parse_leniently(certificate)
     assert detect_kind(raw) is CertKind.UNKNOWN
     # Unknown kind: the common GBCS lints still run (policies are missing here) …
@@ -512,3 +485,23 @@ def test_rfc5280_false_skips_pkilint() -> None:
     without = {f.lint for f in lint_certificate(certificate, rfc5280=False)}
     assert "pkilint.pkix.authority_key_identifier_extension_absent" in with_pkilint
     assert not any(name.startswith("pkilint.") for name in without)
+
+
+def test_not_a_certificate_is_malformed_input() -> None:
+    from smki.errors import MalformedInput
+
+    with pytest.raises(MalformedInput):
+        lint_certificate(b.crl())
+    with pytest.raises(MalformedInput):
+        lint_certificate(b"\x30\x03\x02\x01\x01")
+
+
+def test_a_malformed_extension_value_becomes_a_finding() -> None:
+    # keyUsage whose value is not a BIT STRING: the lint that reads it says it cannot judge it,
+    # and pkilint reports the undecodable value.
+    garbage = x509.UnrecognizedExtension(x509.KeyUsage.oid, b"\x05\x00")
+    certificate = b.issue(b.spec("organisation").replace_extension(garbage))
+    findings = lint_certificate(certificate)
+    single = [f for f in findings if f.lint == "gbcs.key_usage_single"]
+    assert single and single[0].message.startswith("cannot be checked")
+    assert any(f.lint.startswith("pkilint.") and f.severity == "error" for f in findings)

@@ -1,0 +1,201 @@
+"""``python -m tests.bench``: run every figure, then print one table and what it measured."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import cryptography
+from cryptography.hazmat.backends.openssl.backend import backend as openssl_backend
+from rich import box
+from rich.console import Console
+from rich.table import Table
+
+from smki.ca.pool import default_processes
+from smki.ra.device_batch import DEFAULT_CHUNK
+from tests.bench import baseline, csrs, smki_runs
+
+_STARTED = time.perf_counter()
+
+
+def progress(message: str) -> None:
+    print(f"[{time.perf_counter() - _STARTED:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+@dataclass(frozen=True)
+class Options:
+    n: int
+    direct: int
+    crl_entries: int
+    processes: int
+    cache_dir: Path
+
+
+def parse(argv: Sequence[str] | None) -> Options:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench", description=__doc__)
+    parser.add_argument("--n", type=int, default=20_000, help="device CSRs per batch run")
+    parser.add_argument("--direct", type=int, default=200, help="direct issuances timed")
+    parser.add_argument(
+        "--crl-entries", type=int, default=1_000_000, help="revoked entries in the CRL"
+    )
+    parser.add_argument(
+        "--processes", type=int, default=default_processes(), help="pool size for pool runs"
+    )
+    parser.add_argument(
+        "--cache-dir", type=Path, default=csrs.default_cache_dir(), help="where CSRs are cached"
+    )
+    args = parser.parse_args(argv)
+    if args.n < 1 or args.direct < 2 or args.crl_entries < 1 or args.processes < 1:
+        parser.error("--n and --crl-entries must be positive, --direct at least 2")
+    return Options(args.n, args.direct, args.crl_entries, args.processes, args.cache_dir)
+
+
+def machine_facts() -> str:
+    affinity = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None
+    cores = f"{os.cpu_count()} cores" + (f" ({affinity} usable)" if affinity else "")
+    return (
+        f"Machine: {cores}, {platform.machine()}, {platform.system()} {platform.release()}; "
+        f"Python {platform.python_version()} ({platform.python_implementation()}); "
+        f"cryptography {cryptography.__version__}; {openssl_backend.openssl_version_text()}"
+    )
+
+
+def _rate(count: int, seconds: float) -> str:
+    return f"{count / seconds:,.0f} cert/s" if seconds > 0 else "n/a"
+
+
+def _ratio(ours: float, theirs: float) -> str:
+    return f"{ours / theirs:.2f}x baseline" if theirs > 0 else ""
+
+
+def report(
+    options: Options,
+    batches: list[smki_runs.BatchFigures],
+    bases: list[baseline.BaselineFigures],
+    direct: smki_runs.DirectFigures,
+    crl: smki_runs.CrlFigures,
+    setup: dict[str, float],
+) -> None:
+    console = Console(width=118, highlight=False, soft_wrap=False)
+    table = Table(title="smki benchmarks", box=box.SIMPLE_HEAVY, title_justify="left")
+    table.add_column("#", no_wrap=True)
+    table.add_column("Figure", no_wrap=True)
+    table.add_column("Result", justify="right", no_wrap=True)
+    table.add_column("Detail")
+    for number, (ours, theirs) in enumerate(zip(batches, bases, strict=True)):
+        where = "1 process" if ours.processes == 1 else f"pool of {ours.processes}"
+        startup = "" if ours.processes == 1 else f"; pool start-up {ours.startup:.2f} s"
+        refused = f", {ours.refused} refused" if ours.refused else ""
+        table.add_row(
+            f"1{'ab'[number]}",
+            f"smki DeviceBatchIssuer, {where}",
+            _rate(ours.issued, ours.seconds),
+            f"{ours.issued:,} in {ours.seconds:.2f} s{refused}{startup}; "
+            + _ratio(ours.issued / ours.seconds, theirs.issued / theirs.seconds),
+        )
+    for number, theirs in enumerate(bases):
+        where = "1 process" if theirs.processes == 1 else f"pool of {theirs.processes}"
+        startup = "" if theirs.processes == 1 else f"; pool start-up {theirs.startup:.2f} s"
+        table.add_row(
+            f"2{'ab'[number]}",
+            f"baseline cryptography, {where}",
+            _rate(theirs.issued, theirs.seconds),
+            f"{theirs.issued:,} in {theirs.seconds:.2f} s{startup}",
+        )
+    table.add_row(
+        "3a", f"build_crl_tbs, {crl.entries:,} entries", f"{crl.build:.2f} s", "TBS only"
+    )
+    table.add_row(
+        "3b",
+        "sign_crl, FileKeyStore signer",
+        f"{crl.sign:.2f} s",
+        f"CRL {crl.size / 1e6:.1f} MB ({crl.size / 2**20:.1f} MiB)",
+    )
+    table.add_row("3c", "x509.load_der_x509_crl", f"{crl.load:.2f} s", "for reference")
+    table.add_row(
+        "4",
+        "direct issue_from_csr, device",
+        f"p50 {direct.p50_ms:.1f} ms",
+        f"p99 {direct.p99_ms:.1f} ms, max {direct.max_ms:.1f} ms over {direct.count}; "
+        f"cold first call {direct.first_ms:.1f} ms (not in p50/p99)",
+    )
+    console.print(table)
+    console.print(machine_facts())
+    console.print(
+        f"Setup (untimed above): CSRs {setup['csrs']:.1f} s "
+        f"({'cached' if setup['csrs'] == 0 else 'generated'}), "
+        f"Test ceremony {setup['ceremony']:.1f} s, "
+        f"CRL entry list {crl.prepare:.1f} s. Chunk {DEFAULT_CHUNK}."
+    )
+    console.print(
+        "\n".join(
+            [
+                "Notes:",
+                f"1  Fresh copy of a just-initialised home (SQLite, encrypted file keys) per "
+                f"run; {options.n:,} prepared DER CSRs. Timed: DeviceBatchIssuer.run() start to "
+                "return: CSR checks, template lint (once per worker: our lints + pkilint), "
+                "TBS fill, intents + audit, sign + re-parse + verify, certificates + audit "
+                "committed to SQLite. Pool start-up (spawn, import, key decrypt, until every "
+                "worker answered) is excluded and shown apart.",
+                "2  pyca/cryptography only: load_der_x509_csr, is_signature_valid, KU + SAN "
+                "read, CertificateBuilder (KU, SKI, SAN, CP, AKI) signed with an unencrypted "
+                "P-256 key; no database, no lint, no re-parse/verify. Pool: spawn workers, "
+                "each loads its own key, same chunks; start-up excluded. Ratio = smki rate / "
+                "baseline rate for the same process count.",
+                f"3  {crl.entries:,} entries with distinct 16-octet serials, distinct revocation "
+                "times and a reason each. 3a build_crl_tbs alone; 3b sign_crl = TBS again + "
+                "ECDSA sign + load_der_x509_crl + TBS compare + verify; 3c parse only.",
+                f"4  One smki.ra.direct.issue_from_csr per CSR in one process, as 'smki ca "
+                "issue' calls it: CSR checks, Issuing DCA loaded from store + key store per "
+                "call, build, full pre-sign lint (incl. pkilint), intent, sign, verify, store.",
+            ]
+        )
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    options = parse(argv)
+    progress(machine_facts())
+    needed = max(options.n, options.direct + 1)
+    prepared, generated = csrs.load_or_generate(
+        needed, options.cache_dir, options.processes, progress
+    )
+    batch_csrs = prepared[: options.n]
+    setup = {"csrs": generated}
+    with tempfile.TemporaryDirectory(prefix="smki-bench-") as scratch:
+        root = Path(scratch)
+        template = root / "template"
+        progress("ceremony for the Test environment")
+        setup["ceremony"] = smki_runs.create_home(template)
+        issuer_der, policy = smki_runs.issuing_dca_certificate(template)
+
+        batches: list[smki_runs.BatchFigures] = []
+        for processes in (1, options.processes):
+            home = root / f"batch-{processes}"
+            smki_runs.copy_home(template, home)
+            progress(f"smki batch of {options.n:,} on {processes} process(es)")
+            batches.append(smki_runs.batch_issue(home, batch_csrs, processes))
+
+        spec = baseline.new_spec(issuer_der, policy)
+        progress(f"baseline of {options.n:,} in-process")
+        bases = [baseline.run_in_process(spec, batch_csrs, DEFAULT_CHUNK)]
+        progress(f"baseline of {options.n:,} on a pool of {options.processes}")
+        bases.append(baseline.run_pool(spec, batch_csrs, DEFAULT_CHUNK, options.processes))
+
+        home = root / "direct"
+        smki_runs.copy_home(template, home)
+        progress(f"direct issuance x {options.direct}")
+        direct = smki_runs.direct_issue(home, prepared[0], prepared[1 : options.direct + 1])
+
+        progress(f"CRL of {options.crl_entries:,} entries")
+        crl = smki_runs.crl_figures(home, options.crl_entries)
+    progress("done")
+    report(options, batches, bases, direct, crl, setup)
+    return 0
