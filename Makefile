@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	SMKI_HOME=$(SMKI_HOME) $(BIN)/python -m smki.devrun
+	SMKI_HOME=$(SMKI_HOME) $(BIN)/python -m smki.cli.devrun
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
