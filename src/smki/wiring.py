@@ -117,9 +117,12 @@ class Services:
         self.store.close()
 
 
-def open_services(home: Path, *, clock: Clock | None = None) -> Services:
+def open_services(
+    home: Path, *, clock: Clock | None = None, secret: bytes | None = None
+) -> Services:
+    """Services for an existing home; ``secret`` (passphrase or PIN) skips the environment."""
     settings = load_home(home)
-    return build_services(settings, clock=clock)
+    return build_services(settings, clock=clock, secret=secret)
 
 
 def build_services(

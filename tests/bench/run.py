@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import platform
 import sys
 import tempfile
+import textwrap
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,6 +25,7 @@ from smki.ra.device_batch import DEFAULT_CHUNK
 from tests.bench import baseline, csrs, smki_runs
 
 _STARTED = time.perf_counter()
+_WIDTH = 120
 
 
 def progress(message: str) -> None:
@@ -75,6 +78,14 @@ def _ratio(ours: float, theirs: float) -> str:
     return f"{ours / theirs:.2f}x baseline" if theirs > 0 else ""
 
 
+def _where(processes: int) -> str:
+    return "1 process" if processes == 1 else f"pool of {processes}"
+
+
+def _wrapped(text: str, indent: str = "   ") -> str:
+    return textwrap.fill(text, width=_WIDTH, subsequent_indent=indent)
+
+
 def report(
     options: Options,
     batches: list[smki_runs.BatchFigures],
@@ -83,81 +94,88 @@ def report(
     crl: smki_runs.CrlFigures,
     setup: dict[str, float],
 ) -> None:
-    console = Console(width=118, highlight=False, soft_wrap=False)
     table = Table(title="smki benchmarks", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("#", no_wrap=True)
     table.add_column("Figure", no_wrap=True)
     table.add_column("Result", justify="right", no_wrap=True)
     table.add_column("Detail")
-    for number, (ours, theirs) in enumerate(zip(batches, bases, strict=True)):
-        where = "1 process" if ours.processes == 1 else f"pool of {ours.processes}"
-        startup = "" if ours.processes == 1 else f"; pool start-up {ours.startup:.2f} s"
-        refused = f", {ours.refused} refused" if ours.refused else ""
+    for letter, ours, theirs in zip("ab", batches, bases, strict=True):
+        detail = [
+            f"{ours.issued:,} in {ours.seconds:.2f} s",
+            _ratio(ours.issued / ours.seconds, theirs.issued / theirs.seconds),
+        ]
+        if ours.processes > 1:
+            detail.append(f"pool start-up {ours.startup:.2f} s")
+        if ours.refused:
+            codes = ", ".join(f"{code} x{count:,}" for code, count in ours.refusals.items())
+            detail.append(f"{ours.refused:,} REFUSED ({codes})")
+        if not ours.linted:
+            detail.append("template lint OFF")
         table.add_row(
-            f"1{'ab'[number]}",
-            f"smki DeviceBatchIssuer, {where}",
+            f"1{letter}",
+            f"smki DeviceBatchIssuer, {_where(ours.processes)}",
             _rate(ours.issued, ours.seconds),
-            f"{ours.issued:,} in {ours.seconds:.2f} s{refused}{startup}; "
-            + _ratio(ours.issued / ours.seconds, theirs.issued / theirs.seconds),
+            "; ".join(detail),
         )
-    for number, theirs in enumerate(bases):
-        where = "1 process" if theirs.processes == 1 else f"pool of {theirs.processes}"
-        startup = "" if theirs.processes == 1 else f"; pool start-up {theirs.startup:.2f} s"
+    for letter, theirs in zip("ab", bases, strict=True):
+        detail = [f"{theirs.issued:,} in {theirs.seconds:.2f} s"]
+        if theirs.processes > 1:
+            detail.append(f"pool start-up {theirs.startup:.2f} s")
         table.add_row(
-            f"2{'ab'[number]}",
-            f"baseline cryptography, {where}",
+            f"2{letter}",
+            f"baseline cryptography, {_where(theirs.processes)}",
             _rate(theirs.issued, theirs.seconds),
-            f"{theirs.issued:,} in {theirs.seconds:.2f} s{startup}",
+            "; ".join(detail),
         )
-    table.add_row(
-        "3a", f"build_crl_tbs, {crl.entries:,} entries", f"{crl.build:.2f} s", "TBS only"
-    )
+    table.add_row("3a", f"build_crl_tbs, {crl.entries:,} entries", f"{crl.build:.2f} s", "TBS only")
     table.add_row(
         "3b",
-        "sign_crl, FileKeyStore signer",
+        f"sign_crl, {crl.entries:,} entries",
         f"{crl.sign:.2f} s",
-        f"CRL {crl.size / 1e6:.1f} MB ({crl.size / 2**20:.1f} MiB)",
+        f"FileKeyStore signer; CRL {crl.size / 1e6:.1f} MB ({crl.size / 2**20:.1f} MiB)",
     )
-    table.add_row("3c", "x509.load_der_x509_crl", f"{crl.load:.2f} s", "for reference")
+    table.add_row("3c", "x509.load_der_x509_crl", f"{crl.load:.2f} s", "parse, for reference")
     table.add_row(
         "4",
-        "direct issue_from_csr, device",
+        f"direct issue_from_csr, {direct.count} devices",
         f"p50 {direct.p50_ms:.1f} ms",
-        f"p99 {direct.p99_ms:.1f} ms, max {direct.max_ms:.1f} ms over {direct.count}; "
+        f"p99 {direct.p99_ms:.1f} ms; max {direct.max_ms:.1f} ms; "
         f"cold first call {direct.first_ms:.1f} ms (not in p50/p99)",
     )
-    console.print(table)
-    console.print(machine_facts())
-    console.print(
-        f"Setup (untimed above): CSRs {setup['csrs']:.1f} s "
-        f"({'cached' if setup['csrs'] == 0 else 'generated'}), "
-        f"Test ceremony {setup['ceremony']:.1f} s, "
-        f"CRL entry list {crl.prepare:.1f} s. Chunk {DEFAULT_CHUNK}."
+    console = Console(width=_WIDTH, highlight=False, file=io.StringIO())
+    with console.capture() as capture:
+        console.print(table)
+    print("\n".join(line.rstrip() for line in capture.get().splitlines()))
+    print(machine_facts())
+    print(
+        f"Setup, untimed: {options.n:,} CSRs {setup['csrs']:.1f} s "
+        f"({'from cache' if setup['csrs'] == 0 else 'generated'}); Test ceremony "
+        f"{setup['ceremony']:.1f} s; CRL entry list {crl.prepare:.1f} s; chunk {DEFAULT_CHUNK}."
     )
-    console.print(
-        "\n".join(
-            [
-                "Notes:",
-                f"1  Fresh copy of a just-initialised home (SQLite, encrypted file keys) per "
-                f"run; {options.n:,} prepared DER CSRs. Timed: DeviceBatchIssuer.run() start to "
-                "return: CSR checks, template lint (once per worker: our lints + pkilint), "
-                "TBS fill, intents + audit, sign + re-parse + verify, certificates + audit "
-                "committed to SQLite. Pool start-up (spawn, import, key decrypt, until every "
-                "worker answered) is excluded and shown apart.",
-                "2  pyca/cryptography only: load_der_x509_csr, is_signature_valid, KU + SAN "
-                "read, CertificateBuilder (KU, SKI, SAN, CP, AKI) signed with an unencrypted "
-                "P-256 key; no database, no lint, no re-parse/verify. Pool: spawn workers, "
-                "each loads its own key, same chunks; start-up excluded. Ratio = smki rate / "
-                "baseline rate for the same process count.",
-                f"3  {crl.entries:,} entries with distinct 16-octet serials, distinct revocation "
-                "times and a reason each. 3a build_crl_tbs alone; 3b sign_crl = TBS again + "
-                "ECDSA sign + load_der_x509_crl + TBS compare + verify; 3c parse only.",
-                f"4  One smki.ra.direct.issue_from_csr per CSR in one process, as 'smki ca "
-                "issue' calls it: CSR checks, Issuing DCA loaded from store + key store per "
-                "call, build, full pre-sign lint (incl. pkilint), intent, sign, verify, store.",
-            ]
-        )
-    )
+    caveats = dict.fromkeys(c for figures in batches for c in figures.caveats)
+    for caveat in caveats:
+        print(_wrapped(f"WARNING {caveat}", "        "))
+    notes = [
+        f"1  A fresh copy of a just-initialised home (SQLite, encrypted file keys) per run, "
+        f"{options.n:,} prepared DER CSRs. Timed: DeviceBatchIssuer.run() from call to return: "
+        "CSR checks, the template lint (once per worker: smki lints + pkilint) unless marked "
+        "OFF, TBS fill, intents + audit, sign + re-parse + verify, certificates + audit "
+        "committed to SQLite. Pool start-up (spawn, imports, key decryption, until every "
+        "worker has answered) is excluded and shown apart.",
+        "2  pyca/cryptography only: load_der_x509_csr, is_signature_valid, KU + SAN read, "
+        "CertificateBuilder (KU, SKI, SAN, CP, AKI) signed with an unencrypted P-256 key; no "
+        "database, no lint, no re-parse/verify. Pool: spawn workers, each loads its own key, "
+        "same chunks; start-up excluded. Ratio = smki rate / baseline rate, same process count.",
+        f"3  {crl.entries:,} entries: distinct 16-octet serials, distinct revocation times, a "
+        "reason each. 3a build_crl_tbs alone; 3b sign_crl = build the TBS again + ECDSA sign + "
+        "load_der_x509_crl + TBS compare + verify; 3c the parse alone.",
+        "4  smki.ra.direct.issue_from_csr once per CSR, one process, as 'smki ca issue' calls "
+        "it: CSR checks, Issuing DCA loaded from store + key store per call, build, full "
+        "pre-sign lint (incl. pkilint), intent, sign, verify, store in SQLite.",
+    ]
+    print("Notes:")
+    for note in notes:
+        print(_wrapped(note))
 
 
 def main(argv: Sequence[str] | None = None) -> int:

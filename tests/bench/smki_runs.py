@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import copyreg
 import datetime as dt
 import os
+import pickle
 import shutil
 import statistics
 import time
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,10 +19,11 @@ from cryptography.hazmat.primitives.serialization import Encoding
 
 from smki.ca.ceremony import Ceremony
 from smki.ca.crl import REASONS, CrlRequest, Revoked, build_crl_tbs, sign_crl
+from smki.ca.linting import PreSignLinter
 from smki.ca.pool import SigningPool
 from smki.config.home import HomeSettings, KeyStoreSettings, default_database_url, write_home
 from smki.profiles.kinds import Environment, Pki
-from smki.ra.device_batch import DeviceBatchIssuer
+from smki.ra.device_batch import DeviceBatchIssuer, Refused, TemplateSpec, prepare_devices
 from smki.ra.direct import issue_from_csr
 from smki.wiring import Services, build_services
 from smki.x509.keys import spki_der
@@ -88,18 +92,75 @@ class BatchFigures:
     seconds: float  # DeviceBatchIssuer.run, start to return
     issued: int
     refused: int
+    refusals: dict[str, int]  # refusal code → count
+    linted: bool  # whether the batch ran with the pre-sign linter
+    caveats: tuple[str, ...]  # work-arounds the bench had to apply, for the report
+
+
+def _reduce_oid(oid: x509.ObjectIdentifier) -> tuple[type[x509.ObjectIdentifier], tuple[str]]:
+    return x509.ObjectIdentifier, (oid.dotted_string,)
+
+
+def _pickle_workaround(spec: TemplateSpec) -> str | None:
+    """Make ``spec`` picklable for pool workers if it is not; say what was done."""
+    try:
+        pickle.dumps(spec)
+    except TypeError as exc:
+        if "ObjectIdentifier" not in str(exc):
+            raise
+        # Registered in this (parent) process only: workers unpickle by calling the class.
+        copyreg.pickle(x509.ObjectIdentifier, _reduce_oid)
+        pickle.dumps(spec)
+        return (
+            "src: TemplateSpec (IssuerContext.policy, an x509.ObjectIdentifier) cannot be "
+            f"pickled ({exc}), so SigningPool(processes>1) fails every batch; the bench "
+            "registered a copyreg reducer for ObjectIdentifier in the parent process"
+        )
+    return None
+
+
+def _template_lint_problem(spec: TemplateSpec, csr: bytes) -> str | None:
+    """Whether the device template passes the pre-sign lint (checked with one CSR, in
+    process, with a notBefore of yesterday so that run()'s template cache is untouched)."""
+    probe = TemplateSpec(spec.issuer, spec.not_before - dt.timedelta(days=1), spec.linter)
+    (result,) = prepare_devices(0, [csr], probe)
+    if isinstance(result, Refused) and result.code == "lint-failed":
+        return result.detail
+    return None
+
+
+def _stored(services: Services) -> int:
+    with services.store.transaction() as tx:
+        return tx.count_certificates(ENV)
 
 
 def batch_issue(home: Path, csrs: Sequence[bytes], processes: int) -> BatchFigures:
     services = open_home(home)
+    caveats: list[str] = []
     try:
         loaded = services.issuing_authority(ENV, Pki.DEVICE)
         spki = spki_der(loaded.signing.public_key)
+        linter: PreSignLinter | None = services.linter(ENV)
+        now = services.clock.now().replace(microsecond=0)
+        if processes > 1:
+            note = _pickle_workaround(TemplateSpec(loaded.context, now, linter))
+            if note:
+                caveats.append(note)
+        problem = _template_lint_problem(TemplateSpec(loaded.context, now, linter), csrs[0])
+        if problem is not None:
+            linter = None
+            caveats.append(
+                "src: the device template's lint sample (point 04 01 02 … 40) is not a valid "
+                f"P-256 point, so with a linter every CSR is refused ({problem}); the bench "
+                "ran DeviceBatchIssuer with linter=None (no template lint)"
+            )
         started = time.perf_counter()
         pool = SigningPool(services.keystore_spec(), loaded.row.key_label, spki, processes)
         try:
             if processes > 1:
-                warm(pool.submit, processes)
+                # What unpickling the timed tasks imports: the batch module, the linter's.
+                modules = (prepare_devices.__module__, type(linter).__module__)
+                warm(pool.submit, processes, modules)
             startup = time.perf_counter() - started
             issuer = DeviceBatchIssuer(
                 services.store,
@@ -107,15 +168,31 @@ def batch_issue(home: Path, csrs: Sequence[bytes], processes: int) -> BatchFigur
                 pool,
                 loaded.signing,
                 loaded.context,
-                services.linter(ENV),
+                linter,
                 services.actor,
             )
+            before = _stored(services)
             started = time.perf_counter()
             outcome = issuer.run(csrs, label="bench")
             seconds = time.perf_counter() - started
+            if _stored(services) - before != outcome.issued:
+                caveats.append(
+                    f"the database holds {_stored(services) - before:,} new certificates after "
+                    f"a batch that reported {outcome.issued:,} issued"
+                )
         finally:
             pool.close()
-        return BatchFigures(processes, startup, seconds, outcome.issued, outcome.refused)
+        refusals = Counter(r.code for r in outcome.results if isinstance(r, Refused))
+        return BatchFigures(
+            processes,
+            startup,
+            seconds,
+            outcome.issued,
+            outcome.refused,
+            dict(refusals),
+            linter is not None,
+            tuple(caveats),
+        )
     finally:
         services.close()
 

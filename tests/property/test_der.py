@@ -45,7 +45,7 @@ def test_integer_matches_cryptography(value: int) -> None:
 @given(st.integers(min_value=1, max_value=2**159 - 1))
 @example(1)
 @example(0x80)
-@example((0x10 << 120))
+@example(0x10 << 120)
 @example((0x80 << 120) - 1)
 def test_integer_is_the_serial_cryptography_writes(serial: int) -> None:
     at = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)

@@ -13,6 +13,7 @@ import datetime as dt
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -126,8 +127,8 @@ def _fill(template: DeviceTemplate, serial: int, point: bytes, eui: bytes) -> No
     st.one_of(
         st.binary(max_size=80).filter(lambda p: len(p) != 65),
         st.binary(min_size=64, max_size=64).flatmap(
-            lambda tail: st.integers(0, 255).filter(lambda b: b != 4).map(
-                lambda head: bytes([head]) + tail
+            lambda tail: (
+                st.integers(0, 255).filter(lambda b: b != 4).map(lambda head: bytes([head]) + tail)
             )
         ),
     )
@@ -140,8 +141,6 @@ def test_fill_refuses_a_point_of_wrong_size_or_prefix(point: bytes) -> None:
 @_FIXED
 @given(private_keys)
 def test_fill_refuses_a_compressed_point(key: ec.EllipticCurvePrivateKey) -> None:
-    from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
-
     compressed = key.public_key().public_bytes(Encoding.X962, PublicFormat.CompressedPoint)
     with pytest.raises(ValueError, match="uncompressed P-256 point"):
         _fill(_TEMPLATE, SERIAL_MIN, compressed, _EUI)
@@ -172,7 +171,9 @@ def test_fill_refuses_a_serial_whose_first_octet_is_outside_0x10_0x7f(serial: in
     raises=OverflowError,
     reason="src bug: fill raises OverflowError, not ValueError, for serials outside 0…2**128-1",
 )
-@pytest.mark.parametrize("serial", [-1, 2**128, 0x10 << 128], ids=["negative", "2**128", "17-octets"])
+@pytest.mark.parametrize(
+    "serial", [-1, 2**128, 0x10 << 128], ids=["negative", "2**128", "17-octets"]
+)
 def test_fill_refuses_a_serial_longer_than_16_octets_with_value_error(serial: int) -> None:
     with pytest.raises(ValueError, match="R-PROF-3"):
         _fill(_TEMPLATE, serial, _POINT, _EUI)

@@ -13,6 +13,7 @@ import hashlib
 import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,9 +111,7 @@ _DNS_NAMES = st.lists(_DNS_LABEL, min_size=1, max_size=4).map(".".join)
 @_FIXED
 @given(
     st.lists(_DNS_NAMES, min_size=1, max_size=3),
-    st.sampled_from(
-        [x509.ExtendedKeyUsageOID.SERVER_AUTH, x509.ExtendedKeyUsageOID.CLIENT_AUTH]
-    ),
+    st.sampled_from([ExtendedKeyUsageOID.SERVER_AUTH, ExtendedKeyUsageOID.CLIENT_AUTH]),
     st.binary(max_size=200),
     st.booleans(),
 )
@@ -142,4 +141,3 @@ def test_key_identifier_is_method_2_of_rfc_5280(key: ec.EllipticCurvePrivateKey)
     assert key_id_for_spki(spki_der(public)) == expected
     assert key_id_from_point(uncompressed_point(public)) == expected
     assert len(expected) == 8
-

@@ -30,8 +30,10 @@ _FIXED = settings(max_examples=50, deadline=None)
 
 def _through_der(name: x509.Name) -> x509.Name:
     """Carry a name through DER and back inside a CSR, the way a subscriber sends it."""
-    csr = x509.CertificateSigningRequestBuilder().subject_name(name).sign(
-        REFERENCE_SIGNER, hashes.SHA256()
+    csr = (
+        x509.CertificateSigningRequestBuilder()
+        .subject_name(name)
+        .sign(REFERENCE_SIGNER, hashes.SHA256())
     )
     return x509.load_der_x509_csr(csr.public_bytes(Encoding.DER)).subject
 

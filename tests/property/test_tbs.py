@@ -265,9 +265,7 @@ def test_root_ca(
         )
         extra_specs.append((contingency, False))
     extra = [ext.from_cryptography(value, critical) for value, critical in extra_specs]
-    fields = build.root_ca(
-        subject, serial, not_before, not_after, subject_key(key), policy, extra
-    )
+    fields = build.root_ca(subject, serial, not_before, not_after, subject_key(key), policy, extra)
     expected = Expected(
         subject=subject,
         issuer=subject,

@@ -41,7 +41,7 @@ class LintOptions:
     #: Policy OIDs allowed in this environment (R-PROF-2); None = do not check the value.
     allowed_policies: frozenset[str] | None = None
     #: Hold the serial to what smki issues (first octet 0x10–0x7F, R-PROF-3). Off by default
-    #: because a real Z1 certificate has a serial starting 0x0F (OBSERVED.md §I, dSPXmlSign).
+    #: because a real Z1 certificate has a serial starting 0x0F (OBSERVED.md §F, dSPXmlSign).
     strict_serial: bool = False
 
 

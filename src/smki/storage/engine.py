@@ -56,6 +56,8 @@ def make_engine(url: str) -> sa.Engine:
     if parsed.get_backend_name() == "sqlite":
         engine = sa.create_engine(
             parsed,
+            # The pool hands a connection to whichever thread checks it out next; each is
+            # still used by one thread at a time.
             connect_args={"timeout": _SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
             **common,
         )
