@@ -89,16 +89,21 @@ class Services:
         ready = self.environments()
         if env is not None:
             if env not in ready:
-                raise ConfigError(f"the {env} environment of {self.home} is not initialised",
-                                  code="not-initialised")
+                raise ConfigError(
+                    f"the {env} environment of {self.home} is not initialised",
+                    code="not-initialised",
+                )
             return env
         if len(ready) == 1:
             return ready[0]
         if not ready:
-            raise ConfigError(f"{self.home} has no initialised environment; run 'smki init'",
-                              code="not-initialised")
-        raise ConfigError("this home holds Test and Live: say which with --env",
-                          code="env-required")
+            raise ConfigError(
+                f"{self.home} has no initialised environment; run 'smki init'",
+                code="not-initialised",
+            )
+        raise ConfigError(
+            "this home holds Test and Live: say which with --env", code="env-required"
+        )
 
     def authority(self, tx: Transaction, env: Environment, name: str) -> LoadedAuthority:
         kind = CertKind(name)

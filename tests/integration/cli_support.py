@@ -43,11 +43,21 @@ class Smki:
         assert outcome.exit_code == 0, f"smki {' '.join(args)} failed: {outcome.stderr}"
         return outcome
 
-    def subprocess(self, *args: str, extra_env: Mapping[str, str] | None = None,
-                   input_data: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    def subprocess(
+        self,
+        *args: str,
+        extra_env: Mapping[str, str] | None = None,
+        input_data: bytes | None = None,
+    ) -> subprocess.CompletedProcess[bytes]:
         env = {**os.environ, **self.env, **(extra_env or {})}
-        return subprocess.run([sys.executable, "-m", "smki.cli.main", *args], env=env,
-                              capture_output=True, input=input_data, timeout=120, check=False)
+        return subprocess.run(
+            [sys.executable, "-m", "smki.cli.main", *args],
+            env=env,
+            capture_output=True,
+            input=input_data,
+            timeout=120,
+            check=False,
+        )
 
     @property
     def h(self) -> tuple[str, str]:
@@ -57,8 +67,12 @@ class Smki:
 def make_smki(tmp_path: Path, database_url: str, **env: str) -> Smki:
     return Smki(
         home=tmp_path / "home",
-        env={"SMKI_KEY_PASSPHRASE": PASSPHRASE, "SMKI_DATABASE_URL": database_url,
-             "SMKI_ACTOR": "test:integration", **env},
+        env={
+            "SMKI_KEY_PASSPHRASE": PASSPHRASE,
+            "SMKI_DATABASE_URL": database_url,
+            "SMKI_ACTOR": "test:integration",
+            **env,
+        },
     )
 
 
@@ -83,10 +97,23 @@ def openssl_verify(out: Path, pki: str, certificate: Path) -> subprocess.Complet
     root = out / f"root-{_ca(pki)}.pem"
     issuing = out / f"issuing-{_ca(pki)}.pem"
     return subprocess.run(
-        ["openssl", "verify", "-CAfile", str(root), "-untrusted", str(issuing), "-crl_check_all",
-         "-CRLfile", str(out / f"{pki}.crl"), "-CRLfile", str(out / f"{pki}.arl"),
-         str(certificate)],
-        capture_output=True, text=True, check=False,
+        [
+            "openssl",
+            "verify",
+            "-CAfile",
+            str(root),
+            "-untrusted",
+            str(issuing),
+            "-crl_check_all",
+            "-CRLfile",
+            str(out / f"{pki}.crl"),
+            "-CRLfile",
+            str(out / f"{pki}.arl"),
+            str(certificate),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
     )
 
 

@@ -29,8 +29,9 @@ def test_audit_verify_names_the_first_edited_record(smki: Smki) -> None:
     with_deleted = sa.create_engine(smki.env["SMKI_DATABASE_URL"])
     try:
         with with_deleted.begin() as conn:
-            conn.execute(sa.text("UPDATE audit_events SET actor = 'test:integration' "
-                                 "WHERE seq = 5"))
+            conn.execute(
+                sa.text("UPDATE audit_events SET actor = 'test:integration' WHERE seq = 5")
+            )
             conn.execute(sa.text("DELETE FROM audit_events WHERE seq = 3"))
     finally:
         with_deleted.dispose()

@@ -19,10 +19,12 @@ from smki.x509.roles import RemotePartyRole
 from tests.integration.cli_support import Smki, openssl_verify
 from tests.integration.csr_factory import openssl_device_csr, organisation_csr
 
-CA_FILES = [f"{level}-{ca}.pem" for ca in ("oca", "dca", "ica", "dccki")
-            for level in ("root", "issuing")]
-LIST_FILES = [f"{pki}.{kind}" for pki in ("organisation", "device", "iki", "dccki")
-              for kind in ("crl", "arl")]
+CA_FILES = [
+    f"{level}-{ca}.pem" for ca in ("oca", "dca", "ica", "dccki") for level in ("root", "issuing")
+]
+LIST_FILES = [
+    f"{pki}.{kind}" for pki in ("organisation", "device", "iki", "dccki") for kind in ("crl", "arl")
+]
 
 
 def test_export_writes_every_ca_certificate_and_list(ready: Smki) -> None:
@@ -32,8 +34,7 @@ def test_export_writes_every_ca_certificate_and_list(ready: Smki) -> None:
 
 def test_ca_certificates_verify_and_lint_clean(ready: Smki) -> None:
     out = ready.home / "out"
-    for pki, ca in (("organisation", "oca"), ("device", "dca"), ("iki", "ica"),
-                    ("dccki", "dccki")):
+    for pki, ca in (("organisation", "oca"), ("device", "dca"), ("iki", "ica"), ("dccki", "dccki")):
         result = openssl_verify(out, pki, out / f"issuing-{ca}.pem")
         assert result.returncode == 0, result.stdout + result.stderr
         for level, kind in (("root", CertKind.ROOT_CA), ("issuing", CertKind.ISSUING_CA)):
@@ -58,31 +59,49 @@ def test_openssl_device_csr_is_issued_and_verifies(ready: Smki, tmp_path: Path) 
         result = openssl_verify(ready.home / "out", "device", target)
         assert result.returncode == 0, result.stdout + result.stderr
         certificate = x509.load_pem_x509_certificate(target.read_bytes())
-        assert errors_only(lint_certificate(certificate.public_bytes(Encoding.DER),
-                                            kind=CertKind.DEVICE, strict_serial=True)) == []
+        assert (
+            errors_only(
+                lint_certificate(
+                    certificate.public_bytes(Encoding.DER), kind=CertKind.DEVICE, strict_serial=True
+                )
+            )
+            == []
+        )
         assert certificate.subject == x509.Name([])
         assert certificate.not_valid_after_utc.year == 9999
 
 
 def test_organisation_csr_is_issued_and_verifies(ready: Smki, tmp_path: Path) -> None:
     csr = tmp_path / "org.csr"
-    csr.write_bytes(organisation_csr(RemotePartyRole.SUPPLIER, bytes.fromhex("90B3D51F30010000"),
-                                     common_name="SUPPLIER ONE"))
+    csr.write_bytes(
+        organisation_csr(
+            RemotePartyRole.SUPPLIER, bytes.fromhex("90B3D51F30010000"), common_name="SUPPLIER ONE"
+        )
+    )
     pem = ready.ok("ca", "issue", *ready.h, "--csr", str(csr)).stdout
     target = tmp_path / "org.pem"
     target.write_text(pem)
     result = openssl_verify(ready.home / "out", "organisation", target)
     assert result.returncode == 0, result.stdout + result.stderr
     certificate = x509.load_pem_x509_certificate(target.read_bytes())
-    assert errors_only(lint_certificate(certificate.public_bytes(Encoding.DER),
-                                        kind=CertKind.ORGANISATION, strict_serial=True)) == []
+    assert (
+        errors_only(
+            lint_certificate(
+                certificate.public_bytes(Encoding.DER),
+                kind=CertKind.ORGANISATION,
+                strict_serial=True,
+            )
+        )
+        == []
+    )
 
 
 def test_recovery_certificate_has_role_01_and_verifies(smki: Smki, tmp_path: Path) -> None:
     printed = smki.ok("init", *smki.h, "--env", "test").stdout
     smki.ok("ca", "export", *smki.h, "--out", str(smki.home / "out"))
-    serial = next(line.split()[-1] for line in printed.splitlines()
-                  if line.strip().startswith("recovery"))
+    serial = next(
+        line.split()[-1] for line in printed.splitlines() if line.strip().startswith("recovery")
+    )
     services = open_services(smki.home)
     try:
         with services.store.transaction() as tx:
@@ -91,9 +110,10 @@ def test_recovery_certificate_has_role_01_and_verifies(smki: Smki, tmp_path: Pat
         services.close()
     assert row.role == RemotePartyRole.RECOVERY
     certificate = x509.load_der_x509_certificate(row.der)
-    assert certificate.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)[
-        0
-    ].value == "01"
+    assert (
+        certificate.subject.get_attributes_for_oid(x509.NameOID.ORGANIZATIONAL_UNIT_NAME)[0].value
+        == "01"
+    )
     target = tmp_path / "recovery.pem"
     target.write_bytes(certificate.public_bytes(Encoding.PEM))
     result = openssl_verify(smki.home / "out", "organisation", target)
@@ -123,7 +143,11 @@ def _snapshot(home: Path) -> dict[str, bytes]:
 
 
 def test_openssl_reads_the_exported_crl(ready: Smki) -> None:
-    result = subprocess.run(["openssl", "crl", "-in", str(ready.home / "out" / "organisation.crl"),
-                             "-noout", "-text"], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        ["openssl", "crl", "-in", str(ready.home / "out" / "organisation.crl"), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     assert "X509v3 CRL Number" in result.stdout
     assert "No Revoked Certificates" in result.stdout

@@ -40,8 +40,9 @@ def test_sigkill_during_issue(
 ) -> None:
     csr = openssl_device_csr(tmp_path, "00DB1234567890D1")
     before, _ = _state(ready)
-    killed = ready.subprocess("ca", "issue", *ready.h, "--csr", str(csr),
-                              extra_env={"SMKI_FAILPOINT": failpoint})
+    killed = ready.subprocess(
+        "ca", "issue", *ready.h, "--csr", str(csr), extra_env={"SMKI_FAILPOINT": failpoint}
+    )
     assert killed.returncode == -signal.SIGKILL
     assert killed.stdout == b""
     after, pending = _state(ready)

@@ -27,11 +27,21 @@ def test_batch_issues_in_input_order_with_per_csr_refusals(ready: Smki, tmp_path
     services = open_services(ready.home, secret=PASSPHRASE.encode())
     try:
         loaded = services.issuing_authority(Environment.TEST, Pki.DEVICE)
-        with SigningPool(services.keystore_spec(), loaded.row.key_label,
-                         spki_der(loaded.signing.public_key), processes=2) as pool:
+        with SigningPool(
+            services.keystore_spec(),
+            loaded.row.key_label,
+            spki_der(loaded.signing.public_key),
+            processes=2,
+        ) as pool:
             outcome = DeviceBatchIssuer(
-                services.store, services.clock, pool, loaded.signing, loaded.context,
-                services.linter(Environment.TEST), services.actor, chunk=8,
+                services.store,
+                services.clock,
+                pool,
+                loaded.signing,
+                loaded.context,
+                services.linter(Environment.TEST),
+                services.actor,
+                chunk=8,
             ).run(csrs, label="test")
         with services.store.transaction() as tx:
             pending = tx.pending_intents()
@@ -64,9 +74,19 @@ def test_batch_issues_in_input_order_with_per_csr_refusals(ready: Smki, tmp_path
             chain_ok.append(path)
     out = ready.home / "out"
     for path in chain_ok:
-        result = subprocess.run(
-            ["openssl", "verify", "-CAfile", str(out / "root-dca.pem"), "-untrusted",
-             str(out / "issuing-dca.pem"), str(path)], capture_output=True, text=True,
-            check=False)
-        assert result.returncode == 0, result.stdout + result.stderr
+        verified = subprocess.run(
+            [
+                "openssl",
+                "verify",
+                "-CAfile",
+                str(out / "root-dca.pem"),
+                "-untrusted",
+                str(out / "issuing-dca.pem"),
+                str(path),
+            ],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert verified.returncode == 0, verified.stdout + verified.stderr
     assert not bundle.exists()

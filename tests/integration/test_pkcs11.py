@@ -13,8 +13,18 @@ def test_init_and_issue_on_softhsm(
     tmp_path: Path, database_url: str, softhsm_token: SoftHsmToken
 ) -> None:
     smki: Smki = make_smki(tmp_path, database_url, SMKI_PKCS11_PIN=softhsm_token.pin)
-    smki.ok("init", *smki.h, "--env", "test", "--keystore", "pkcs11", "--pkcs11-module",
-            softhsm_token.module, "--pkcs11-token", softhsm_token.label)
+    smki.ok(
+        "init",
+        *smki.h,
+        "--env",
+        "test",
+        "--keystore",
+        "pkcs11",
+        "--pkcs11-module",
+        softhsm_token.module,
+        "--pkcs11-token",
+        softhsm_token.label,
+    )
     assert not (smki.home / "keys").exists()
     out = smki.home / "out"
     smki.ok("ca", "export", *smki.h, "--out", str(out))
@@ -23,8 +33,9 @@ def test_init_and_issue_on_softhsm(
     smki.ok("ca", "issue", *smki.h, "--csr", str(csr), "--out", str(target))
     result = openssl_verify(out, "device", target)
     assert result.returncode == 0, result.stdout + result.stderr
-    wrong_pin = smki("ca", "issue", *smki.h, "--csr", str(csr),
-                     extra_env={"SMKI_PKCS11_PIN": "0000"})
+    wrong_pin = smki(
+        "ca", "issue", *smki.h, "--csr", str(csr), extra_env={"SMKI_PKCS11_PIN": "0000"}
+    )
     assert wrong_pin.exit_code == 6, wrong_pin.stderr
 
 

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from smki.wiring import open_services
+from smki.x509.roles import RemotePartyRole
 from tests.integration.cli_support import Smki
 from tests.integration.csr_factory import bad_csrs, organisation_csr
-from smki.x509.roles import RemotePartyRole
 
 EUI = bytes.fromhex("00DB1234567890B0")
 CASES = bad_csrs(EUI)

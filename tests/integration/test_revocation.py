@@ -7,15 +7,16 @@ from pathlib import Path
 
 from cryptography import x509
 
+from smki.x509.roles import RemotePartyRole
 from tests.integration.cli_support import Smki, openssl_verify
 from tests.integration.csr_factory import openssl_device_csr, organisation_csr
-from smki.x509.roles import RemotePartyRole
 
 
 def _issue_organisation(ready: Smki, tmp_path: Path, name: str) -> tuple[Path, str]:
     csr = tmp_path / f"{name}.csr"
-    csr.write_bytes(organisation_csr(RemotePartyRole.NETWORK_OPERATOR,
-                                     bytes.fromhex("90B3D51F30020000")))
+    csr.write_bytes(
+        organisation_csr(RemotePartyRole.NETWORK_OPERATOR, bytes.fromhex("90B3D51F30020000"))
+    )
     target = tmp_path / f"{name}.pem"
     ready.ok("ca", "issue", *ready.h, "--csr", str(csr), "--out", str(target))
     serial = f"{x509.load_pem_x509_certificate(target.read_bytes()).serial_number:X}"
@@ -44,8 +45,12 @@ def test_revoked_organisation_certificate_is_on_the_next_crl(ready: Smki, tmp_pa
     assert refused.returncode != 0 and "certificate revoked" in refused.stdout + refused.stderr
     accepted = openssl_verify(out, "organisation", kept)
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
-    text = subprocess.run(["openssl", "crl", "-in", str(out / "organisation.crl"), "-noout",
-                           "-text"], capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["openssl", "crl", "-in", str(out / "organisation.crl"), "-noout", "-text"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert serial in text.replace(":", "").upper()
 
 
@@ -54,8 +59,15 @@ def test_revoked_issuing_ca_is_on_the_arl(ready: Smki, tmp_path: Path) -> None:
     csr = openssl_device_csr(tmp_path, "00DB1234567890C1")
     ready.ok("ca", "issue", *ready.h, "--csr", str(csr), "--out", str(device))
     issuing = x509.load_pem_x509_certificate((ready.home / "out" / "issuing-dca.pem").read_bytes())
-    ready.ok("ca", "revoke", *ready.h, "--serial", f"{issuing.serial_number:X}", "--reason",
-             "cACompromise")
+    ready.ok(
+        "ca",
+        "revoke",
+        *ready.h,
+        "--serial",
+        f"{issuing.serial_number:X}",
+        "--reason",
+        "cACompromise",
+    )
     out = _export(ready)
     arl = x509.load_pem_x509_crl((out / "device.arl").read_bytes())
     assert arl.get_revoked_certificate_by_serial_number(issuing.serial_number) is not None
@@ -85,6 +97,7 @@ def test_revocation_refusals(ready: Smki, tmp_path: Path) -> None:
     again = ready("ca", "revoke", *ready.h, "--serial", serial, "--reason", "superseded")
     assert again.exit_code == 4 and "error: already-revoked:" in again.stderr
     root = x509.load_pem_x509_certificate((ready.home / "out" / "root-oca.pem").read_bytes())
-    anchor = ready("ca", "revoke", *ready.h, "--serial", f"{root.serial_number:X}", "--reason",
-                   "cACompromise")
+    anchor = ready(
+        "ca", "revoke", *ready.h, "--serial", f"{root.serial_number:X}", "--reason", "cACompromise"
+    )
     assert anchor.exit_code == 2 and "error: root-not-revocable:" in anchor.stderr

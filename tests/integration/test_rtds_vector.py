@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 from cryptography import x509
+from cryptography.x509.oid import ExtensionOID
 
 from tests.integration.cli_support import Smki
 
 VECTORS = Path(os.environ.get("SMKI_VECTORS", Path(__file__).parents[3] / "shared" / "vectors"))
-KEY_IDS = {x509.ExtensionOID.SUBJECT_KEY_IDENTIFIER, x509.ExtensionOID.AUTHORITY_KEY_IDENTIFIER}
+KEY_IDS = {ExtensionOID.SUBJECT_KEY_IDENTIFIER, ExtensionOID.AUTHORITY_KEY_IDENTIFIER}
 
 
 def _vector(pattern: str) -> Path:

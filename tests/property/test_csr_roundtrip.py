@@ -194,18 +194,10 @@ def test_organisation_csr_to_certificate(
         certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName)
 
 
-_ROOT_BUG = pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="src bug: ra/csr.py:145 `identity.role or role` treats RemotePartyRole.ROOT (0) "
-    "as absent, so OU=00 is refused as missing-role",
-)
-
-
 @pytest.mark.parametrize(
     "role",
     [
-        pytest.param(RemotePartyRole.ROOT, marks=_ROOT_BUG, id="root"),
+        pytest.param(RemotePartyRole.ROOT, id="root"),
         pytest.param(RemotePartyRole.ISSUING_AUTHORITY, id="issuingAuthority"),
     ],
 )
@@ -221,12 +213,6 @@ def test_ca_roles_are_refused_on_organisation_csrs(
     assert refused.value.code == "role-not-issuable"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=ValueError,
-    reason="src bug: check_csr accepts a commonName over 64 UTF-8 octets that "
-    "build.organisation then cannot encode (raw ValueError, not CsrRefused)",
-)
 def test_a_common_name_organisation_cannot_encode_is_refused_at_the_csr() -> None:
     # 40 characters, 80 UTF-8 octets: cryptography's NameAttribute bound is in octets.
     long_name = "é" * 40

@@ -29,8 +29,9 @@ def load_authority(
 ) -> LoadedAuthority:
     row = tx.authority(env, name)
     if row is None or row.certificate_id is None:
-        raise NotFound(f"no {name} authority in the {env} environment; run 'smki init'",
-                       code="no-authority")
+        raise NotFound(
+            f"no {name} authority in the {env} environment; run 'smki init'", code="no-authority"
+        )
     certificate = x509.load_der_x509_certificate(tx.certificate(row.certificate_id).der)
     public_key = certificate.public_key()
     assert isinstance(public_key, ec.EllipticCurvePublicKey)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 from dataclasses import dataclass
+from functools import partial
 
 from cryptography import x509
 
@@ -92,8 +93,11 @@ class Ceremony:
         keys = self._generate_keys(env, ceremony_id)
         with self._store.transaction() as tx:
             if tx.get_meta(INITIALISED_KEY.format(env=env)) is not None:
-                raise Conflict(f"the {env} environment was initialised meanwhile",
-                               code="already-initialised", rid="R-CA-2")
+                raise Conflict(
+                    f"the {env} environment was initialised meanwhile",
+                    code="already-initialised",
+                    rid="R-CA-2",
+                )
             return self._write(tx, env, ceremony_id, keys)
 
     def _generate_keys(self, env: Environment, ceremony_id: str) -> dict[str, Signer]:
@@ -110,45 +114,18 @@ class Ceremony:
     ) -> CeremonyResult:
         scoped = ScopedStore(self._store, tx)
         now = truncate(self._clock.now())
-        env_config = self._config.env(env)
         issued: dict[str, Issued] = {}
         contexts: dict[CertKind, tuple[SigningAuthority, IssuerContext]] = {}
         for pki in Pki:
-            policy = env_config.policies[pki]
-            root_kind, issuing_kind = pki.root, pki.issuing
-            root_signer = keys[root_kind.value]
-            root_id = tx.add_authority(env, root_kind, pki, True, root_signer.label, None)
-            root_authority = SigningAuthority(root_id, root_kind, root_signer, root_signer.public_key())
-            root_name = _ca_name(pki, root_kind, env_config.names[root_kind])
-            root_key = _subject_key(root_signer)
-            extra = self._contingency_extension(env, ceremony_id, keys) if pki is Pki.ORGANISATION else ()
-            issued[root_kind] = issue_one(
-                scoped, self._clock, self._linter, root_authority,
-                CertificateFacts(root_kind, KeyUse.CA),
-                lambda serial, n=root_name, k=root_key, p=policy, x=extra: build.root_ca(
-                    n, serial, now, now + self._config.root_validity, k, p, x),
-                self._actor, self_signed=True,
+            extra = (
+                self._contingency_extension(env, ceremony_id, keys)
+                if pki is Pki.ORGANISATION
+                else ()
             )
-            root_context = IssuerContext(root_name.public_bytes(), root_key.key_id, policy)
-            issuing_signer = keys[issuing_kind.value]
-            issuing_id = tx.add_authority(env, issuing_kind, pki, False, issuing_signer.label, root_id)
-            issuing_name = _ca_name(pki, issuing_kind, env_config.names[issuing_kind])
-            issuing_key = _subject_key(issuing_signer)
-            result = issue_one(
-                scoped, self._clock, self._linter, root_authority,
-                CertificateFacts(issuing_kind, KeyUse.CA),
-                lambda serial, c=root_context, n=issuing_name, k=issuing_key: build.issuing_ca(
-                    c, n, serial, now, now + self._config.issuing_ca_validity, k),
-                self._actor,
-            )
-            tx.set_authority_certificate(issuing_id, result.certificate_id)
-            issued[issuing_kind] = result
-            contexts[root_kind] = (root_authority, root_context)
-            contexts[issuing_kind] = (
-                SigningAuthority(issuing_id, issuing_kind, issuing_signer, issuing_signer.public_key()),
-                IssuerContext(issuing_name.public_bytes(), issuing_key.key_id, policy),
-            )
-        issued["recovery"] = self._recovery_certificate(scoped, contexts[CertKind.ISSUING_OCA], keys, now)
+            issued.update(self._hierarchy(tx, scoped, env, pki, keys, now, extra, contexts))
+        issued["recovery"] = self._recovery_certificate(
+            scoped, contexts[CertKind.ISSUING_OCA], keys, now
+        )
         crl_numbers = {}
         for kind, (authority, context) in contexts.items():
             list_kind = "arl" if kind.is_root else "crl"
@@ -159,9 +136,82 @@ class Ceremony:
         tx.set_meta(CONTINGENCY_LABEL_KEY.format(env=env), keys["contingency"].label)
         tx.set_meta(SYMMETRIC_LABEL_KEY.format(env=env), f"{env}-symmetric-{ceremony_id}")
         tx.set_meta(INITIALISED_KEY.format(env=env), now.isoformat())
-        tx.audit(self._actor, "ceremony.completed", f"environment:{env}",
-                 {"ceremony": ceremony_id, "certificates": {k: f"{v.serial:X}" for k, v in issued.items()}})
+        tx.audit(
+            self._actor,
+            "ceremony.completed",
+            f"environment:{env}",
+            {
+                "ceremony": ceremony_id,
+                "certificates": {k: f"{v.serial:X}" for k, v in issued.items()},
+            },
+        )
         return CeremonyResult(env, issued, crl_numbers)
+
+    def _hierarchy(
+        self,
+        tx: Transaction,
+        scoped: Store,
+        env: Environment,
+        pki: Pki,
+        keys: dict[str, Signer],
+        now: dt.datetime,
+        extra: tuple[bytes, ...],
+        contexts: dict[CertKind, tuple[SigningAuthority, IssuerContext]],
+    ) -> dict[str, Issued]:
+        """Root (self-signed) and issuing CA of one hierarchy (R-CA-1)."""
+        env_config = self._config.env(env)
+        policy = env_config.policies[pki]
+        root_kind, issuing_kind = pki.root, pki.issuing
+        root_signer, issuing_signer = keys[root_kind.value], keys[issuing_kind.value]
+        root_id = tx.add_authority(env, root_kind, pki, True, root_signer.label, None)
+        root = SigningAuthority(root_id, root_kind, root_signer, root_signer.public_key())
+        root_name = _ca_name(pki, root_kind, env_config.names[root_kind])
+        root_key = _subject_key(root_signer)
+        root_issued = issue_one(
+            scoped,
+            self._clock,
+            self._linter,
+            root,
+            CertificateFacts(root_kind, KeyUse.CA),
+            partial(
+                build.root_ca,
+                root_name,
+                not_before=now,
+                not_after=now + self._config.root_validity,
+                key=root_key,
+                policy=policy,
+                extra=extra,
+            ),
+            self._actor,
+            self_signed=True,
+        )
+        root_context = IssuerContext(root_name.public_bytes(), root_key.key_id, policy)
+        issuing_id = tx.add_authority(env, issuing_kind, pki, False, issuing_signer.label, root_id)
+        issuing_name = _ca_name(pki, issuing_kind, env_config.names[issuing_kind])
+        issuing_key = _subject_key(issuing_signer)
+        issuing_issued = issue_one(
+            scoped,
+            self._clock,
+            self._linter,
+            root,
+            CertificateFacts(issuing_kind, KeyUse.CA),
+            partial(
+                build.issuing_ca,
+                root_context,
+                issuing_name,
+                not_before=now,
+                not_after=now + self._config.issuing_ca_validity,
+                key=issuing_key,
+            ),
+            self._actor,
+        )
+        tx.set_authority_certificate(issuing_id, issuing_issued.certificate_id)
+        contexts[root_kind] = (root, root_context)
+        contexts[issuing_kind] = (
+            SigningAuthority(issuing_id, issuing_kind, issuing_signer, issuing_signer.public_key()),
+            IssuerContext(issuing_name.public_bytes(), issuing_key.key_id, policy),
+        )
+        return {root_kind: root_issued, issuing_kind: issuing_issued}
 
     def _contingency_extension(
         self, env: Environment, ceremony_id: str, keys: dict[str, Signer]
@@ -169,7 +219,9 @@ class Ceremony:
         """R-PROF-31, R-REC-3: the Contingency public key, sealed with the Symmetric Key."""
         point = spki_der(keys["contingency"].public_key())
         wrapped = self._keystore.seal(KeyLabel(f"{env}-symmetric-{ceremony_id}"), point)
-        value = x509.UnrecognizedExtension(self._config.contingency_extension, der.octet_string(wrapped))
+        value = x509.UnrecognizedExtension(
+            self._config.contingency_extension, der.octet_string(wrapped)
+        )
         return (ext.from_cryptography(value, False),)
 
     def _recovery_certificate(
@@ -184,10 +236,23 @@ class Ceremony:
         key = _subject_key(keys["recovery"])
         eui = self._config.dcc_entity_id
         return issue_one(
-            store, self._clock, self._linter, authority,
-            CertificateFacts(CertKind.ORGANISATION, KeyUse.DIGITAL_SIGNATURE, eui, RemotePartyRole.RECOVERY),
+            store,
+            self._clock,
+            self._linter,
+            authority,
+            CertificateFacts(
+                CertKind.ORGANISATION, KeyUse.DIGITAL_SIGNATURE, eui, RemotePartyRole.RECOVERY
+            ),
             lambda serial: build.organisation(
-                context, serial, now, now + self._config.organisation_validity, key,
-                KeyUse.DIGITAL_SIGNATURE, RemotePartyRole.RECOVERY, eui, None),
+                context,
+                serial,
+                now,
+                now + self._config.organisation_validity,
+                key,
+                KeyUse.DIGITAL_SIGNATURE,
+                RemotePartyRole.RECOVERY,
+                eui,
+                None,
+            ),
             self._actor,
         )

@@ -122,8 +122,9 @@ def sign_crl(signer: Signer, issuer_key: ec.EllipticCurvePublicKey, request: Crl
     try:
         issuer_key.verify(parsed.signature, tbs, ec.ECDSA(hashes.SHA256()))
     except InvalidSignature as exc:
-        raise IntegrityError("the CRL signature does not verify with the CA key",
-                             rid="R-REP-5") from exc
+        raise IntegrityError(
+            "the CRL signature does not verify with the CA key", rid="R-REP-5"
+        ) from exc
     return crl_der
 
 

@@ -7,7 +7,6 @@ a pending intent and no certificate; ``recover_intents`` then abandons it cleanl
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field

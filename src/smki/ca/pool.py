@@ -68,7 +68,7 @@ class SigningPool:
         future: Future[T] = Future()
         try:
             future.set_result(fn(*args))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller through the future
+        except BaseException as exc:
             future.set_exception(exc)
         return future
 

@@ -33,5 +33,7 @@ def check_signed(certificate: bytes, tbs: bytes, issuer_key: ec.EllipticCurvePub
     try:
         issuer_key.verify(parsed.signature, tbs, _ECDSA_SHA256)
     except InvalidSignature as exc:
-        raise IntegrityError("the signature does not verify with the CA's public key; "
-                             "wrong key in the key store?", rid="R-CA-4") from exc
+        raise IntegrityError(
+            "the signature does not verify with the CA's public key; wrong key in the key store?",
+            rid="R-CA-4",
+        ) from exc

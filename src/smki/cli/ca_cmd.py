@@ -11,13 +11,13 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rich.console import Console
 from rich.table import Table
 
+from smki.ca.serials import parse_serial_hex
 from smki.cli.errors import cli_errors
 from smki.cli.options import EnvOption, HomeOption
 from smki.errors import InputError
 from smki.profiles.kinds import CertKind, Pki
 from smki.ra.direct import issue_from_csr
 from smki.ra.revocation import revoke as revoke_certificate
-from smki.ca.serials import parse_serial_hex
 from smki.storage.api import Transaction
 from smki.wiring import Services, open_services
 from smki.x509.roles import RemotePartyRole
@@ -99,8 +99,9 @@ def revoke(
     try:
         number = parse_serial_hex(serial)
     except ValueError as exc:
-        raise InputError(f"{serial!r} is not a hexadecimal serial number",
-                         code="bad-serial") from exc
+        raise InputError(
+            f"{serial!r} is not a hexadecimal serial number", code="bad-serial"
+        ) from exc
     services = open_services(home)
     try:
         environment = services.choose_environment(env)
@@ -110,8 +111,14 @@ def revoke(
             return services.authority(tx, environment, name)
 
         result = revoke_certificate(
-            services.store, services.clock, services.config, load, environment, number,
-            reason, services.actor,
+            services.store,
+            services.clock,
+            services.config,
+            load,
+            environment,
+            number,
+            reason,
+            services.actor,
         )
     finally:
         services.close()
@@ -192,8 +199,13 @@ def show(home: HomeOption, env: EnvOption = None) -> None:
                 if row.certificate_id is None:
                     continue
                 cert = x509.load_der_x509_certificate(tx.certificate(row.certificate_id).der)
-                table.add_row(row.name, row.status, cert.subject.rfc4514_string(),
-                              f"{cert.serial_number:X}", cert.not_valid_after_utc.isoformat())
+                table.add_row(
+                    row.name,
+                    row.status,
+                    cert.subject.rfc4514_string(),
+                    f"{cert.serial_number:X}",
+                    cert.not_valid_after_utc.isoformat(),
+                )
     finally:
         services.close()
     Console().print(table)

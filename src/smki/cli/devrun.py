@@ -24,8 +24,11 @@ def main() -> int:
     logging.getLogger("alembic").setLevel(logging.WARNING)
     home = Path(os.environ.get("SMKI_HOME", ".smki")).resolve()
     if not os.environ.get("SMKI_KEY_PASSPHRASE"):
-        log.warning("DEVELOPMENT PASSPHRASE in use for %s: keys are protected by a published "
-                    "passphrase; set SMKI_KEY_PASSPHRASE for anything real", home)
+        log.warning(
+            "DEVELOPMENT PASSPHRASE in use for %s: keys are protected by a published "
+            "passphrase; set SMKI_KEY_PASSPHRASE for anything real",
+            home,
+        )
         os.environ["SMKI_KEY_PASSPHRASE"] = DEVELOPMENT_PASSPHRASE
     steps: list[list[str]] = []
     if not (home / "smki.yaml").is_file():
@@ -38,8 +41,10 @@ def main() -> int:
         except SystemExit as exit_:
             if exit_.code:
                 return int(exit_.code)
-    print(f"\nTest environment ready in {home}. Issue a certificate with:\n"
-          f"  .venv/bin/smki ca issue --home {home} --csr device.csr")
+    print(
+        f"\nTest environment ready in {home}. Issue a certificate with:\n"
+        f"  .venv/bin/smki ca issue --home {home} --csr device.csr"
+    )
     return 0
 
 

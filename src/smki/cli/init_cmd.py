@@ -29,13 +29,15 @@ from smki.wiring import build_services, keystore_secret
 def _settings(home: Path, keystore: str, module: str | None, token: str | None) -> HomeSettings:
     if keystore == "file":
         if module or token:
-            raise InputError("--pkcs11-module and --pkcs11-token go with --keystore pkcs11",
-                             code="bad-option")
+            raise InputError(
+                "--pkcs11-module and --pkcs11-token go with --keystore pkcs11", code="bad-option"
+            )
         store = KeyStoreSettings("file", str((home / "keys").resolve()))
     elif keystore == "pkcs11":
         if not module or not token:
-            raise InputError("--keystore pkcs11 needs --pkcs11-module and --pkcs11-token",
-                             code="bad-option")
+            raise InputError(
+                "--keystore pkcs11 needs --pkcs11-module and --pkcs11-token", code="bad-option"
+            )
         if not Path(module).is_file():
             raise InputError(f"PKCS#11 module {module} does not exist", code="bad-option")
         store = KeyStoreSettings("pkcs11", module, token)
@@ -60,8 +62,10 @@ def init(
         settings = load_home(home)
         requested = _settings(home, keystore, pkcs11_module, pkcs11_token).keystore
         if requested.kind != settings.keystore.kind:
-            raise ConfigError(f"{home} keeps its keys in a {settings.keystore.kind} store",
-                              code="keystore-mismatch")
+            raise ConfigError(
+                f"{home} keeps its keys in a {settings.keystore.kind} store",
+                code="keystore-mismatch",
+            )
     else:
         settings = _settings(home, keystore, pkcs11_module, pkcs11_token)
     # Ask for the secret before anything is written: a missing passphrase changes nothing.

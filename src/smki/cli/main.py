@@ -22,8 +22,10 @@ app.add_typer(audit_cmd.app, name="audit")
 
 @app.callback()
 def main(verbose: bool = typer.Option(False, "--verbose", "-v", help="Log to stderr.")) -> None:
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+    )
 
 
 if __name__ == "__main__":

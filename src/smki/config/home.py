@@ -46,8 +46,10 @@ def load_home(home: Path) -> HomeSettings:
     """Read ``<home>/smki.yaml``; ``SMKI_DATABASE_URL`` overrides the stored database URL."""
     path = home / SETTINGS_FILE
     if not path.is_file():
-        raise ConfigError(f"{home} is not an smki home (no {SETTINGS_FILE}); run 'smki init'",
-                          code="not-initialised")
+        raise ConfigError(
+            f"{home} is not an smki home (no {SETTINGS_FILE}); run 'smki init'",
+            code="not-initialised",
+        )
     try:
         raw = yaml.safe_load(path.read_text("utf-8"))
         keystore = raw["keystore"]

@@ -12,17 +12,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from cryptography import x509
+from cryptography.x509.oid import ExtendedKeyUsageOID
 
 from smki.ids import EntityId
-
-from smki.x509.tbs import TbsFields
 from smki.profiles import extensions as ext
 from smki.profiles.kinds import KeyUse
 from smki.x509.hwname import HardwareModuleName
 from smki.x509.names import EMPTY_NAME, organisation_subject
 from smki.x509.roles import RemotePartyRole
+from smki.x509.tbs import TbsFields
 from smki.x509.timeenc import NO_EXPIRY
-
 
 _EMPTY_NAME_DER = EMPTY_NAME.public_bytes()
 
@@ -34,6 +33,14 @@ class IssuerContext:
     name: bytes  # DER of the CA's subject, copied byte for byte into ``issuer``
     key_id: bytes  # the CA's SKI, used as AKI
     policy: x509.ObjectIdentifier  # the environment's policy OID for this hierarchy
+
+    def __reduce__(self) -> tuple[object, tuple[bytes, bytes, str]]:
+        # cryptography's ObjectIdentifier does not pickle; signing workers need this context.
+        return _issuer_context, (self.name, self.key_id, self.policy.dotted_string)
+
+
+def _issuer_context(name: bytes, key_id: bytes, policy: str) -> IssuerContext:
+    return IssuerContext(name, key_id, x509.ObjectIdentifier(policy))
 
 
 @dataclass(frozen=True)
@@ -213,9 +220,9 @@ def dccki_tls(
         decipher_only=False,
     )
     purpose = (
-        x509.ExtendedKeyUsageOID.SERVER_AUTH
+        ExtendedKeyUsageOID.SERVER_AUTH
         if usage is KeyUse.TLS_SERVER
-        else x509.ExtendedKeyUsageOID.CLIENT_AUTH
+        else ExtendedKeyUsageOID.CLIENT_AUTH
     )
     return TbsFields(
         serial=serial,

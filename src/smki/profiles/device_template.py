@@ -46,9 +46,9 @@ class DeviceTemplate:
             raise ValueError("a device key must be an uncompressed P-256 point")
         if len(eui) != 8:
             raise ValueError("an EUI-64 has 8 octets")
-        serial_bytes = serial.to_bytes(_SERIAL_SIZE, "big")
-        if not 0x10 <= serial_bytes[0] <= 0x7F:
+        if not 0x10 << 120 <= serial < 0x80 << 120:
             raise ValueError("serial outside the 16-octet positive range (R-PROF-3)")
+        serial_bytes = serial.to_bytes(_SERIAL_SIZE, "big")
         p = self.parts
         return b"".join(
             (p[0], serial_bytes, p[1], point, p[2], key_id_from_point(point), p[3], eui, p[4])

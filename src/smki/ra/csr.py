@@ -25,6 +25,8 @@ from smki.x509.roles import RemotePartyRole
 
 _PEM_HEADERS = (b"-----BEGIN CERTIFICATE REQUEST-----", b"-----BEGIN NEW CERTIFICATE REQUEST-----")
 #: Roles that are never end-entity Organisation Certificates of a subscriber (R-PROF-24).
+#: X.520 ub-common-name, as cryptography enforces it on encoding.
+_MAX_COMMON_NAME_OCTETS = 64
 _CA_ROLES = frozenset({RemotePartyRole.ROOT, RemotePartyRole.ISSUING_AUTHORITY})
 
 
@@ -65,24 +67,36 @@ def load_csr(data: bytes) -> x509.CertificateSigningRequest:
             raise CsrRefused("PEM block is not a CERTIFICATE REQUEST", code="malformed-csr")
         return x509.load_der_x509_csr(data)
     except ValueError as exc:
-        raise CsrRefused("not a PKCS#10 certificate signing request (PEM or DER)",
-                         code="malformed-csr") from exc
+        raise CsrRefused(
+            "not a PKCS#10 certificate signing request (PEM or DER)", code="malformed-csr"
+        ) from exc
 
 
 def _key_usage(csr: x509.CertificateSigningRequest) -> KeyUse:
     try:
         usage = csr.extensions.get_extension_for_oid(ExtensionOID.KEY_USAGE).value
     except x509.ExtensionNotFound as exc:
-        raise CsrRefused("the CSR requests no keyUsage; exactly one of digitalSignature or "
-                         "keyAgreement is required", code="key-usage-count",
-                         rid="R-PROF-11") from exc
+        raise CsrRefused(
+            "the CSR requests no keyUsage; exactly one of digitalSignature or "
+            "keyAgreement is required",
+            code="key-usage-count",
+            rid="R-PROF-11",
+        ) from exc
     assert isinstance(usage, x509.KeyUsage)
     ds, ka = usage.digital_signature, usage.key_agreement
-    others = (usage.content_commitment or usage.key_encipherment or usage.data_encipherment
-              or usage.key_cert_sign or usage.crl_sign)
+    others = (
+        usage.content_commitment
+        or usage.key_encipherment
+        or usage.data_encipherment
+        or usage.key_cert_sign
+        or usage.crl_sign
+    )
     if ds == ka or others:
-        raise CsrRefused("keyUsage must be exactly one of digitalSignature or keyAgreement",
-                         code="key-usage-count", rid="R-PROF-11")
+        raise CsrRefused(
+            "keyUsage must be exactly one of digitalSignature or keyAgreement",
+            code="key-usage-count",
+            rid="R-PROF-11",
+        )
     return KeyUse.DIGITAL_SIGNATURE if ds else KeyUse.KEY_AGREEMENT
 
 
@@ -90,8 +104,9 @@ def _extensions(csr: x509.CertificateSigningRequest) -> x509.Extensions:
     try:
         return csr.extensions
     except ValueError as exc:
-        raise CsrRefused("the CSR's extensionRequest cannot be decoded",
-                         code="malformed-csr") from exc
+        raise CsrRefused(
+            "the CSR's extensionRequest cannot be decoded", code="malformed-csr"
+        ) from exc
 
 
 def check_csr(data: bytes, *, role: RemotePartyRole | None = None) -> CertificateRequest:
@@ -100,8 +115,11 @@ def check_csr(data: bytes, *, role: RemotePartyRole | None = None) -> Certificat
     csr = load_csr(data)
     key = require_p256(csr.public_key(), rid="R-SI-3")
     if not csr.is_signature_valid:
-        raise CsrRefused("the CSR's self-signature does not verify (no proof of possession)",
-                         code="bad-proof-of-possession", rid="R-PROF-14")
+        raise CsrRefused(
+            "the CSR's self-signature does not verify (no proof of possession)",
+            code="bad-proof-of-possession",
+            rid="R-PROF-14",
+        )
     extensions = _extensions(csr)
     usage = _key_usage(csr)
     spki = spki_der(key)
@@ -116,44 +134,75 @@ def check_csr(data: bytes, *, role: RemotePartyRole | None = None) -> Certificat
         assert isinstance(san, x509.SubjectAlternativeName)
         hardware = read_device_san(san)
         if role is not None:
-            raise CsrRefused("a Device CSR carries no Remote Party Role", code="role-on-device",
-                             rid="R-PROF-10")
+            raise CsrRefused(
+                "a Device CSR carries no Remote Party Role", code="role-on-device", rid="R-PROF-10"
+            )
         return DeviceRequest(subject_key, usage, hardware, digest)
     if san is not None:
         assert isinstance(san, x509.SubjectAlternativeName)
         is_device_like = any(isinstance(n, x509.OtherName) for n in san)
         if is_device_like:
-            raise CsrRefused("a Device CSR must have an empty subject",
-                             code="device-subject-not-empty", rid="R-PROF-10")
-        raise CsrRefused("an Organisation CSR must not request a subjectAltName",
-                         code="san-on-organisation", rid="R-PROF-21")
+            raise CsrRefused(
+                "a Device CSR must have an empty subject",
+                code="device-subject-not-empty",
+                rid="R-PROF-10",
+            )
+        raise CsrRefused(
+            "an Organisation CSR must not request a subjectAltName",
+            code="san-on-organisation",
+            rid="R-PROF-21",
+        )
     if len(subject) == 0:
-        raise CsrRefused("empty subject and no HardwareModuleName: neither a Device nor an "
-                         "Organisation CSR", code="unknown-profile", rid="R-PROF-14")
+        raise CsrRefused(
+            "empty subject and no HardwareModuleName: neither a Device nor an Organisation CSR",
+            code="unknown-profile",
+            rid="R-PROF-14",
+        )
     return _organisation(subject, subject_key, usage, digest, role)
 
 
-def _organisation(subject: x509.Name, key: SubjectKey, usage: KeyUse, digest: bytes,
-                  role: RemotePartyRole | None) -> OrganisationRequest:
+def _organisation(
+    subject: x509.Name, key: SubjectKey, usage: KeyUse, digest: bytes, role: RemotePartyRole | None
+) -> OrganisationRequest:
     try:
         identity = read_organisation_subject(subject)
     except InputError as exc:
         raise CsrRefused(exc.detail, code=exc.code, rid=exc.rid) from exc
     if identity.eui is None:
-        raise CsrRefused("an Organisation CSR needs a uniqueIdentifier (the EUI-64)",
-                         code="missing-unique-identifier", rid="R-PROF-20")
-    chosen = identity.role or role
+        raise CsrRefused(
+            "an Organisation CSR needs a uniqueIdentifier (the EUI-64)",
+            code="missing-unique-identifier",
+            rid="R-PROF-20",
+        )
+    chosen = identity.role if identity.role is not None else role
     if identity.role is not None and role is not None and identity.role != role:
-        raise CsrRefused(f"--role {role.ou} disagrees with the CSR's OU {identity.role.ou}",
-                         code="role-mismatch", rid="R-PROF-20")
+        raise CsrRefused(
+            f"--role {role.ou} disagrees with the CSR's OU {identity.role.ou}",
+            code="role-mismatch",
+            rid="R-PROF-20",
+        )
     if chosen is None:
-        raise CsrRefused("the CSR carries no OU; give the Remote Party Role", code="missing-role",
-                         rid="R-PROF-20")
+        raise CsrRefused(
+            "the CSR carries no OU; give the Remote Party Role",
+            code="missing-role",
+            rid="R-PROF-20",
+        )
     if chosen in _CA_ROLES:
-        raise CsrRefused(f"role {chosen.gbcs_name} is reserved for CA certificates",
-                         code="role-not-issuable", rid="R-PROF-24")
+        raise CsrRefused(
+            f"role {chosen.gbcs_name} is reserved for CA certificates",
+            code="role-not-issuable",
+            rid="R-PROF-24",
+        )
     names = [a for a in subject if a.oid == NameOID.COMMON_NAME]
     if len(names) > 1:
         raise CsrRefused("at most one commonName", code="bad-subject", rid="R-PROF-20")
+    if (
+        identity.common_name is not None
+        and not 1 <= len(identity.common_name.encode("utf-8")) <= _MAX_COMMON_NAME_OCTETS
+    ):
+        raise CsrRefused(
+            f"commonName must be 1 to {_MAX_COMMON_NAME_OCTETS} UTF-8 octets",
+            code="bad-subject",
+            rid="R-PROF-20",
+        )
     return OrganisationRequest(key, usage, chosen, identity.eui, identity.common_name, digest)
-

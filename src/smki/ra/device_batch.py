@@ -63,6 +63,11 @@ class TemplateSpec:
     linter: PreSignLinter | None = field(default=None, compare=False)
 
 
+#: A valid P-256 point for linting templates (the generator of the curve, SEC 2 §2.4.2).
+_SAMPLE_POINT = bytes.fromhex(
+    "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+)
 _templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str], DeviceTemplate] = {}
 
 
@@ -74,7 +79,7 @@ def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate
         if spec.linter is not None:
             # The template holds every fixed byte; lint it whole once (R-PROF-40). The
             # variable parts are typed values checked by check_csr and by ``fill``.
-            sample = template.fill(new_serial(), b"\x04" + bytes(range(1, 65)), b"\x00" * 8)
+            sample = template.fill(new_serial(), _SAMPLE_POINT, b"\x00" * 8)
             require_clean(spec.linter, precertificate(sample), CertKind.DEVICE)
         _templates[key] = template
     return template
@@ -90,8 +95,9 @@ def prepare_devices(
         try:
             request = check_csr(data)
             if not isinstance(request, DeviceRequest):
-                raise CsrRefused("a batch holds Device CSRs only", code="not-a-device-csr",
-                                 rid="R-SI-2")
+                raise CsrRefused(
+                    "a batch holds Device CSRs only", code="not-a-device-csr", rid="R-SI-2"
+                )
             point = _point(request)
             template = _template(spec, request.usage, request.hardware.hw_type.dotted_string)
             serial = new_serial()
@@ -106,8 +112,9 @@ def prepare_devices(
 def _point(request: DeviceRequest) -> bytes:
     point = subject_public_key_bits(request.key.spki)
     if len(point) != 65:
-        raise CsrRefused("device keys must be uncompressed P-256 points", code="wrong-curve",
-                         rid="R-PROF-1")
+        raise CsrRefused(
+            "device keys must be uncompressed P-256 points", code="wrong-curve", rid="R-PROF-1"
+        )
     return point
 
 
@@ -178,9 +185,17 @@ class DeviceBatchIssuer:
         items = [(p.serial, str(CertKind.DEVICE), hashlib.sha256(p.tbs).digest()) for p in prepared]
         with self._store.transaction() as tx:
             intents = tx.reserve_intents(self._authority.authority_id, items, self._clock.now())
-            tx.audit(self._actor, "issuance.intent", f"batch:{label}" if label else "batch",
-                     {"authority": self._authority.name, "count": len(items),
-                      "first_intent": intents[0], "last_intent": intents[-1]})
+            tx.audit(
+                self._actor,
+                "issuance.intent",
+                f"batch:{label}" if label else "batch",
+                {
+                    "authority": self._authority.name,
+                    "count": len(items),
+                    "first_intent": intents[0],
+                    "last_intent": intents[-1],
+                },
+            )
         return intents
 
     def _store_chunk(
@@ -210,9 +225,16 @@ class DeviceBatchIssuer:
         ]
         with self._store.transaction() as tx:
             ids = tx.add_certificates(rows, self._clock.now())
-            tx.audit(self._actor, "certificate.issued", f"batch:{label}" if label else "batch",
-                     {"authority": self._authority.name, "count": len(rows),
-                      "serials": [serial_hex(p.serial) for p in prepared]})
+            tx.audit(
+                self._actor,
+                "certificate.issued",
+                f"batch:{label}" if label else "batch",
+                {
+                    "authority": self._authority.name,
+                    "count": len(rows),
+                    "serials": [serial_hex(p.serial) for p in prepared],
+                },
+            )
         hit("batch.after-chunk-stored")
         for p, certificate_id, der in zip(prepared, ids, certificates, strict=True):
             results[p.index] = Issued(certificate_id, p.serial, der)

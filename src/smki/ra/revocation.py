@@ -34,11 +34,16 @@ class RevocationResult:
 def find_certificate(tx: Transaction, env: str, serial: int) -> CertificateRow:
     rows = tx.certificate_by_serial(env, serial)
     if not rows:
-        raise NotFound(f"no certificate with serial {serial_hex(serial)} in the {env} environment",
-                       code="unknown-certificate")
+        raise NotFound(
+            f"no certificate with serial {serial_hex(serial)} in the {env} environment",
+            code="unknown-certificate",
+        )
     if len(rows) > 1:
-        raise Conflict(f"serial {serial_hex(serial)} is held by {len(rows)} issuers; "
-                       "name the certificate by issuer", code="ambiguous-serial")
+        raise Conflict(
+            f"serial {serial_hex(serial)} is held by {len(rows)} issuers; "
+            "name the certificate by issuer",
+            code="ambiguous-serial",
+        )
     return rows[0]
 
 
@@ -57,16 +62,25 @@ def revoke(
         row = find_certificate(tx, env, serial)
         kind = CertKind(row.kind)
         if kind is CertKind.DEVICE:
-            raise InputError("Device Certificates are not revoked (devices cannot consult "
-                             "CRLs); replace the device's credentials instead",
-                             code="device-not-revocable", rid="R-SI-4")
+            raise InputError(
+                "Device Certificates are not revoked (devices cannot consult "
+                "CRLs); replace the device's credentials instead",
+                code="device-not-revocable",
+                rid="R-SI-4",
+            )
         if kind.is_root:
-            raise InputError("a root certificate is a trust anchor and cannot be revoked; "
-                             "use the SMKI Recovery Procedure", code="root-not-revocable",
-                             rid="R-REC-2")
+            raise InputError(
+                "a root certificate is a trust anchor and cannot be revoked; "
+                "use the SMKI Recovery Procedure",
+                code="root-not-revocable",
+                rid="R-REC-2",
+            )
         if not tx.revoke(row.id, reason, clock.now()):
-            raise Conflict(f"certificate {serial_hex(serial)} is already revoked",
-                           code="already-revoked", rid="R-SI-4")
+            raise Conflict(
+                f"certificate {serial_hex(serial)} is already revoked",
+                code="already-revoked",
+                rid="R-SI-4",
+            )
         issuer_row = tx.authority_by_id(row.authority_id)
         if kind.is_ca:
             subject_authority = next(
@@ -74,10 +88,15 @@ def revoke(
             )
             if subject_authority is not None:
                 tx.set_authority_status(subject_authority.id, "revoked")
-        tx.audit(actor, "certificate.revoked", f"certificate:{row.id}",
-                 {"serial": serial_hex(serial), "kind": row.kind, "reason": reason})
+        tx.audit(
+            actor,
+            "certificate.revoked",
+            f"certificate:{row.id}",
+            {"serial": serial_hex(serial), "kind": row.kind, "reason": reason},
+        )
         issuer = load_by_name(tx, issuer_row.name)
         list_kind = "arl" if issuer_row.is_root else "crl"
-        number = publish_crl(tx, clock, config.crl_period, issuer.signing, issuer.context,
-                             list_kind, actor)
+        number = publish_crl(
+            tx, clock, config.crl_period, issuer.signing, issuer.context, list_kind, actor
+        )
     return RevocationResult(row.id, serial, row.kind, list_kind, number)

@@ -86,6 +86,8 @@ def read_tlv(data: bytes, offset: int = 0) -> tuple[int, bytes, int]:
                 raise MalformedInput("unsupported DER length encoding")
             size = int.from_bytes(data[pos : pos + count], "big")
             pos += count
+            if size < 0x80 or data[offset + 2] == 0:
+                raise MalformedInput("DER length is not minimally encoded")
     except IndexError as exc:
         raise MalformedInput("truncated DER") from exc
     end = pos + size
@@ -107,13 +109,17 @@ def split_sequence(data: bytes) -> list[tuple[int, bytes]]:
 def decode_oid(value: bytes) -> str:
     arcs: list[int] = []
     current = 0
+    starting = True
     for byte in value:
+        if starting and byte == 0x80:
+            raise MalformedInput("OID arc is not minimally encoded")
         current = (current << 7) | (byte & 0x7F)
-        if not byte & 0x80:
+        starting = not byte & 0x80
+        if starting:
             arcs.append(current)
             current = 0
-    if not arcs:
-        raise MalformedInput("empty OID")
+    if not arcs or not starting:
+        raise MalformedInput("empty or truncated OID")
     first = arcs[0]
     head = [0, first] if first < 40 else [1, first - 40] if first < 80 else [2, first - 80]
     return ".".join(str(a) for a in head + arcs[1:])

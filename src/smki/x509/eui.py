@@ -14,15 +14,17 @@ def parse_eui64(text: str) -> EntityId:
     """Parse 16 hex digits (separators ``-`` and ``:`` and spaces allowed) into 8 octets."""
     compact = re.sub(r"[-: ]", "", text.strip())
     if not _HEX16.fullmatch(compact):
-        raise InputError(f"{text!r} is not an EUI-64 (16 hex digits)", code="bad-eui64",
-                         rid="R-PART-1")
+        raise InputError(
+            f"{text!r} is not an EUI-64 (16 hex digits)", code="bad-eui64", rid="R-PART-1"
+        )
     return EntityId(bytes.fromhex(compact))
 
 
 def eui64_from_bytes(data: bytes) -> EntityId:
     if len(data) != 8:
-        raise InputError(f"an EUI-64 has 8 octets, not {len(data)}", code="bad-eui64",
-                         rid="R-PROF-10")
+        raise InputError(
+            f"an EUI-64 has 8 octets, not {len(data)}", code="bad-eui64", rid="R-PROF-10"
+        )
     return EntityId(bytes(data))
 
 

@@ -36,18 +36,25 @@ class HardwareModuleName:
         children = der.split_sequence(body)
         if [t for t, _ in children] != [der.OID, der.OCTET_STRING]:
             raise MalformedInput("HardwareModuleName must be SEQUENCE { OID, OCTET STRING }")
-        return cls(x509.ObjectIdentifier(der.decode_oid(children[0][1])),
-                   eui64_from_bytes(children[1][1]))
+        return cls(
+            x509.ObjectIdentifier(der.decode_oid(children[0][1])), eui64_from_bytes(children[1][1])
+        )
 
 
 def read_device_san(san: x509.SubjectAlternativeName) -> HardwareModuleName:
     """The single HardwareModuleName a device SAN must hold (R-PROF-10)."""
     names = list(san)
     if len(names) != 1:
-        raise InputError(f"subjectAltName holds {len(names)} names; a device has exactly one",
-                         code="san-name-count", rid="R-PROF-10")
+        raise InputError(
+            f"subjectAltName holds {len(names)} names; a device has exactly one",
+            code="san-name-count",
+            rid="R-PROF-10",
+        )
     (name,) = names
     if not isinstance(name, x509.OtherName) or name.type_id != HARDWARE_MODULE_NAME:
-        raise InputError("subjectAltName is not a HardwareModuleName otherName",
-                         code="san-not-hardware-module-name", rid="R-PROF-10")
+        raise InputError(
+            "subjectAltName is not a HardwareModuleName otherName",
+            code="san-not-hardware-module-name",
+            rid="R-PROF-10",
+        )
     return HardwareModuleName.decode(name.value)

@@ -33,8 +33,10 @@ def require_p256(key: object, *, rid: str = "R-PROF-1") -> ec.EllipticCurvePubli
     if isinstance(key, ec.EllipticCurvePublicKey):
         if isinstance(key.curve, ec.SECP256R1):
             return key
-        raise CsrRefused(f"key is on curve {key.curve.name}; SMKI keys are P-256",
-                         code="wrong-curve", rid=rid)
+        raise CsrRefused(
+            f"key is on curve {key.curve.name}; SMKI keys are P-256", code="wrong-curve", rid=rid
+        )
     kind = type(key).__name__.removesuffix("PublicKey").removeprefix("_") or "unknown"
-    raise CsrRefused(f"key type {kind} is not allowed; SMKI keys are EC P-256",
-                     code="wrong-key-type", rid=rid)
+    raise CsrRefused(
+        f"key type {kind} is not allowed; SMKI keys are EC P-256", code="wrong-key-type", rid=rid
+    )

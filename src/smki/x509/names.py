@@ -16,28 +16,35 @@ from smki.x509.roles import RemotePartyRole
 EMPTY_NAME = x509.Name([])
 
 
-def _rdn(oid: x509.ObjectIdentifier, value: str | bytes, kind: _ASN1Type) -> x509.RelativeDistinguishedName:
-    return x509.RelativeDistinguishedName([x509.NameAttribute(oid, value, kind)])  # type: ignore[arg-type]
+def _rdn(
+    oid: x509.ObjectIdentifier, value: str | bytes, kind: _ASN1Type
+) -> x509.RelativeDistinguishedName:
+    return x509.RelativeDistinguishedName([x509.NameAttribute(oid, value, kind)])
 
 
-def organisation_subject(role: RemotePartyRole, eui: EntityId, common_name: str | None = None) -> x509.Name:
+def organisation_subject(
+    role: RemotePartyRole, eui: EntityId, common_name: str | None = None
+) -> x509.Name:
     """Optional CN (UTF8String), OU = role as two hex digits (UTF8String), uniqueIdentifier
     = BIT STRING of the 8-octet EUI-64, each in its own RDN, in that order."""
     rdns = []
     if common_name:
         rdns.append(_rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.UTF8String))
     rdns.append(_rdn(NameOID.ORGANIZATIONAL_UNIT_NAME, role.ou, _ASN1Type.UTF8String))
-    rdns.append(_rdn(NameOID.X500_UNIQUE_IDENTIFIER, b"\x00" + eui64_from_bytes(eui),
-                     _ASN1Type.BitString))
+    rdns.append(
+        _rdn(NameOID.X500_UNIQUE_IDENTIFIER, b"\x00" + eui64_from_bytes(eui), _ASN1Type.BitString)
+    )
     return x509.Name(rdns)
 
 
 def ca_subject(role: RemotePartyRole, common_name: str) -> x509.Name:
     """SMKI CA names: OU (PrintableString) then CN (PrintableString), as on Z1 (R-PROF-30)."""
-    return x509.Name([
-        _rdn(NameOID.ORGANIZATIONAL_UNIT_NAME, role.ou, _ASN1Type.PrintableString),
-        _rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.PrintableString),
-    ])
+    return x509.Name(
+        [
+            _rdn(NameOID.ORGANIZATIONAL_UNIT_NAME, role.ou, _ASN1Type.PrintableString),
+            _rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.PrintableString),
+        ]
+    )
 
 
 def common_name_subject(common_name: str) -> x509.Name:
@@ -47,10 +54,12 @@ def common_name_subject(common_name: str) -> x509.Name:
 
 def holder_subject(common_name: str, organisation: str) -> x509.Name:
     """IKI and DCCKI names: O then CN, UTF8String (R-PROF-33, R-PROF-34)."""
-    return x509.Name([
-        _rdn(NameOID.ORGANIZATION_NAME, organisation, _ASN1Type.UTF8String),
-        _rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.UTF8String),
-    ])
+    return x509.Name(
+        [
+            _rdn(NameOID.ORGANIZATION_NAME, organisation, _ASN1Type.UTF8String),
+            _rdn(NameOID.COMMON_NAME, common_name, _ASN1Type.UTF8String),
+        ]
+    )
 
 
 @dataclass(frozen=True)
@@ -73,12 +82,18 @@ def read_organisation_subject(name: x509.Name) -> OrganisationIdentity:
         elif attribute.oid == NameOID.X500_UNIQUE_IDENTIFIER:
             raw = attribute.value
             if not isinstance(raw, bytes) or len(raw) != 9 or raw[0] != 0:
-                raise InputError("uniqueIdentifier is not a BIT STRING of 8 octets",
-                                 code="bad-unique-identifier", rid="R-PROF-20")
+                raise InputError(
+                    "uniqueIdentifier is not a BIT STRING of 8 octets",
+                    code="bad-unique-identifier",
+                    rid="R-PROF-20",
+                )
             eui = eui64_from_bytes(raw[1:])
         elif attribute.oid == NameOID.COMMON_NAME:
             common_name = str(attribute.value)
         else:
-            raise InputError(f"unexpected subject attribute {attribute.oid.dotted_string}",
-                             code="bad-subject", rid="R-PROF-20")
+            raise InputError(
+                f"unexpected subject attribute {attribute.oid.dotted_string}",
+                code="bad-subject",
+                rid="R-PROF-20",
+            )
     return OrganisationIdentity(role=role, eui=eui, common_name=common_name)

@@ -30,8 +30,11 @@ class RemotePartyRole(enum.IntEnum):
     def gbcs_name(self) -> str:
         """The role's name as GBCS spells it (camelCase)."""
         head, *rest = self.name.lower().split("_")
-        special = {"TRANSITIONAL_COS": "transitionalCoS", "XML_SIGN": "xmlSign",
-                   "DSP_XML_SIGN": "dspXmlSign"}
+        special = {
+            "TRANSITIONAL_COS": "transitionalCoS",
+            "XML_SIGN": "xmlSign",
+            "DSP_XML_SIGN": "dspXmlSign",
+        }
         return special.get(self.name, head + "".join(w.capitalize() for w in rest))
 
     @classmethod
@@ -39,7 +42,8 @@ class RemotePartyRole(enum.IntEnum):
         if len(text) != 2 or text.upper() != text or any(c not in "0123456789ABCDEF" for c in text):
             raise InputError(
                 f"organizationalUnitName {text!r} is not two upper-case hex digits",
-                code="bad-role-encoding", rid="R-PROF-20",
+                code="bad-role-encoding",
+                rid="R-PROF-20",
             )
         return cls.parse(text)
 
@@ -54,5 +58,6 @@ class RemotePartyRole(enum.IntEnum):
         for role in cls:
             if cleaned.lower() in (role.gbcs_name.lower(), role.name.lower()):
                 return role
-        raise InputError(f"unknown Remote Party Role {text!r}", code="unknown-role",
-                         rid="R-PROF-24")
+        raise InputError(
+            f"unknown Remote Party Role {text!r}", code="unknown-role", rid="R-PROF-24"
+        )

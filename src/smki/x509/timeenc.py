@@ -11,9 +11,9 @@ NO_EXPIRY = dt.datetime(9999, 12, 31, 23, 59, 59, tzinfo=dt.UTC)
 
 
 def encode_time(at: dt.datetime) -> bytes:
-    """UTCTime before 2050, GeneralizedTime from 2050 on (RFC 5280 §4.1.2.5)."""
+    """UTCTime for 1950–2049, GeneralizedTime otherwise (RFC 5280 §4.1.2.5)."""
     utc = at.astimezone(dt.UTC)
-    if utc.year < 2050:
+    if 1950 <= utc.year < 2050:
         return der.tlv(der.UTC_TIME, utc.strftime("%y%m%d%H%M%SZ").encode("ascii"))
     return der.tlv(der.GENERALIZED_TIME, utc.strftime("%Y%m%d%H%M%SZ").encode("ascii"))
 
