@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import copyreg
 import datetime as dt
 import os
-import pickle
 import shutil
 import statistics
 import time
@@ -23,7 +21,7 @@ from smki.ca.linting import PreSignLinter
 from smki.ca.pool import SigningPool
 from smki.config.home import HomeSettings, KeyStoreSettings, default_database_url, write_home
 from smki.profiles.kinds import Environment, Pki
-from smki.ra.device_batch import DeviceBatchIssuer, Refused, TemplateSpec, prepare_devices
+from smki.ra.device_batch import DeviceBatchIssuer, Refused, prepare_devices
 from smki.ra.direct import issue_from_csr
 from smki.wiring import Services, build_services
 from smki.x509.keys import spki_der
@@ -97,38 +95,6 @@ class BatchFigures:
     caveats: tuple[str, ...]  # work-arounds the bench had to apply, for the report
 
 
-def _reduce_oid(oid: x509.ObjectIdentifier) -> tuple[type[x509.ObjectIdentifier], tuple[str]]:
-    return x509.ObjectIdentifier, (oid.dotted_string,)
-
-
-def _pickle_workaround(spec: TemplateSpec) -> str | None:
-    """Make ``spec`` picklable for pool workers if it is not; say what was done."""
-    try:
-        pickle.dumps(spec)
-    except TypeError as exc:
-        if "ObjectIdentifier" not in str(exc):
-            raise
-        # Registered in this (parent) process only: workers unpickle by calling the class.
-        copyreg.pickle(x509.ObjectIdentifier, _reduce_oid)
-        pickle.dumps(spec)
-        return (
-            "src: TemplateSpec (IssuerContext.policy, an x509.ObjectIdentifier) cannot be "
-            f"pickled ({exc}), so SigningPool(processes>1) fails every batch; the bench "
-            "registered a copyreg reducer for ObjectIdentifier in the parent process"
-        )
-    return None
-
-
-def _template_lint_problem(spec: TemplateSpec, csr: bytes) -> str | None:
-    """Whether the device template passes the pre-sign lint (checked with one CSR, in
-    process, with a notBefore of yesterday so that run()'s template cache is untouched)."""
-    probe = TemplateSpec(spec.issuer, spec.not_before - dt.timedelta(days=1), spec.linter)
-    (result,) = prepare_devices(0, [csr], probe)
-    if isinstance(result, Refused) and result.code == "lint-failed":
-        return result.detail
-    return None
-
-
 def _stored(services: Services) -> int:
     with services.store.transaction() as tx:
         return tx.count_certificates(ENV)
@@ -141,19 +107,6 @@ def batch_issue(home: Path, csrs: Sequence[bytes], processes: int) -> BatchFigur
         loaded = services.issuing_authority(ENV, Pki.DEVICE)
         spki = spki_der(loaded.signing.public_key)
         linter: PreSignLinter | None = services.linter(ENV)
-        now = services.clock.now().replace(microsecond=0)
-        if processes > 1:
-            note = _pickle_workaround(TemplateSpec(loaded.context, now, linter))
-            if note:
-                caveats.append(note)
-        problem = _template_lint_problem(TemplateSpec(loaded.context, now, linter), csrs[0])
-        if problem is not None:
-            linter = None
-            caveats.append(
-                "src: the device template's lint sample (point 04 01 02 … 40) is not a valid "
-                f"P-256 point, so with a linter every CSR is refused ({problem}); the bench "
-                "ran DeviceBatchIssuer with linter=None (no template lint)"
-            )
         started = time.perf_counter()
         pool = SigningPool(services.keystore_spec(), loaded.row.key_label, spki, processes)
         try:
