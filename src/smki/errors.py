@@ -86,3 +86,18 @@ class IntegrityError(SmkiError):
 
     code = "integrity"
     exit_status = 8
+
+
+class Unauthenticated(SmkiError):
+    """The caller could not be authenticated (HTTP 401): bad, expired or replayed token."""
+
+    code = "unauthenticated"
+    rid = "R-IKI-1"
+    exit_status = 9
+
+
+class Forbidden(SmkiError):
+    """The caller is known but not entitled (HTTP 403): not Authorised, not eligible."""
+
+    code = "forbidden"
+    exit_status = 10

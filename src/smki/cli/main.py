@@ -6,7 +6,7 @@ import logging
 
 import typer
 
-from smki.cli import audit_cmd, ca_cmd, init_cmd, lint_cmd
+from smki.cli import audit_cmd, ca_cmd, init_cmd, lint_cmd, officer_cmd, party_cmd, token_cmd
 
 app = typer.Typer(
     name="smki",
@@ -18,6 +18,9 @@ app.command("init")(init_cmd.init)
 app.command("lint")(lint_cmd.lint)
 app.add_typer(ca_cmd.app, name="ca")
 app.add_typer(audit_cmd.app, name="audit")
+app.add_typer(party_cmd.app, name="party")
+app.add_typer(officer_cmd.app, name="officer")
+app.command("token")(token_cmd.token)
 
 
 @app.callback()

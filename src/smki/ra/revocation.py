@@ -57,46 +57,62 @@ def revoke(
     reason: str,
     actor: str,
 ) -> RevocationResult:
-    reason = parse_reason(reason)
+    """Revoke the certificate with ``serial`` in ``env`` and reissue its CRL or ARL."""
     with store.transaction() as tx:
         row = find_certificate(tx, env, serial)
-        kind = CertKind(row.kind)
-        if kind is CertKind.DEVICE:
-            raise InputError(
-                "Device Certificates are not revoked (devices cannot consult "
-                "CRLs); replace the device's credentials instead",
-                code="device-not-revocable",
-                rid="R-SI-4",
-            )
-        if kind.is_root:
-            raise InputError(
-                "a root certificate is a trust anchor and cannot be revoked; "
-                "use the SMKI Recovery Procedure",
-                code="root-not-revocable",
-                rid="R-REC-2",
-            )
-        if not tx.revoke(row.id, reason, clock.now()):
-            raise Conflict(
-                f"certificate {serial_hex(serial)} is already revoked",
-                code="already-revoked",
-                rid="R-SI-4",
-            )
-        issuer_row = tx.authority_by_id(row.authority_id)
-        if kind.is_ca:
-            subject_authority = next(
-                (a for a in tx.authorities(env) if a.certificate_id == row.id), None
-            )
-            if subject_authority is not None:
-                tx.set_authority_status(subject_authority.id, "revoked")
-        tx.audit(
-            actor,
-            "certificate.revoked",
-            f"certificate:{row.id}",
-            {"serial": serial_hex(serial), "kind": row.kind, "reason": reason},
+        return revoke_in(tx, clock, config, load_by_name, env, row, reason, actor)
+
+
+def revoke_in(
+    tx: Transaction,
+    clock: Clock,
+    config: PkiConfig,
+    load_by_name: AuthorityByName,
+    env: str,
+    row: CertificateRow,
+    reason: str,
+    actor: str,
+) -> RevocationResult:
+    """The revocation inside a caller's transaction, so that it commits with the change that
+    caused it (an ARO's removal, R-IKI-1)."""
+    reason = parse_reason(reason)
+    kind = CertKind(row.kind)
+    if kind is CertKind.DEVICE:
+        raise InputError(
+            "Device Certificates are not revoked (devices cannot consult "
+            "CRLs); replace the device's credentials instead",
+            code="device-not-revocable",
+            rid="R-SI-4",
         )
-        issuer = load_by_name(tx, issuer_row.name)
-        list_kind = "arl" if issuer_row.is_root else "crl"
-        number = publish_crl(
-            tx, clock, config.crl_period, issuer.signing, issuer.context, list_kind, actor
+    if kind.is_root:
+        raise InputError(
+            "a root certificate is a trust anchor and cannot be revoked; "
+            "use the SMKI Recovery Procedure",
+            code="root-not-revocable",
+            rid="R-REC-2",
         )
-    return RevocationResult(row.id, serial, row.kind, list_kind, number)
+    if not tx.revoke(row.id, reason, clock.now()):
+        raise Conflict(
+            f"certificate {serial_hex(row.serial)} is already revoked",
+            code="already-revoked",
+            rid="R-SI-4",
+        )
+    issuer_row = tx.authority_by_id(row.authority_id)
+    if kind.is_ca:
+        subject_authority = next(
+            (a for a in tx.authorities(env) if a.certificate_id == row.id), None
+        )
+        if subject_authority is not None:
+            tx.set_authority_status(subject_authority.id, "revoked")
+    tx.audit(
+        actor,
+        "certificate.revoked",
+        f"certificate:{row.id}",
+        {"serial": serial_hex(row.serial), "kind": row.kind, "reason": reason},
+    )
+    issuer = load_by_name(tx, issuer_row.name)
+    list_kind = "arl" if issuer_row.is_root else "crl"
+    number = publish_crl(
+        tx, clock, config.crl_period, issuer.signing, issuer.context, list_kind, actor
+    )
+    return RevocationResult(row.id, row.serial, row.kind, list_kind, number)

@@ -106,7 +106,105 @@ class AuditRow:
     details_json: str | None = None
 
 
-class Transaction(Protocol):
+@dataclass(frozen=True)
+class PartyRow:
+    """A SEC Party or RDP registered in one environment (R-PART-1)."""
+
+    id: int
+    env: str
+    name: str
+    categories: tuple[str, ...]  # sorted category names, e.g. ("gas-supplier", "import-supplier")
+    entity_ids: tuple[bytes, ...]  # 8-octet EUI-64s, sorted
+    identity_verified_by: str | None
+    identity_verified_at: dt.datetime | None
+    identity_evidence: str | None
+    srept_completed_at: dt.datetime | None
+    srept_recorded_by: str | None
+    created_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class OfficerRow:
+    """A Senior or Authorised Responsible Officer of a party (R-PART-5)."""
+
+    id: int
+    party_id: int
+    kind: str  # "sro" | "aro"
+    name: str
+    appointed_at: dt.datetime
+    appointed_by: str
+    removed_at: dt.datetime | None
+    removed_by: str | None
+    certificate_id: int | None  # the ARO's IKI credential (R-IKI-1)
+
+
+@dataclass(frozen=True)
+class NotificationRow:
+    """A recorded notification (e.g. SREPT completion to the SEC Panel, R-PART-6)."""
+
+    id: int
+    at: dt.datetime
+    recipient: str  # e.g. "sec-panel", "party:12"
+    kind: str  # e.g. "srept-completed"
+    subject: str
+    details: dict[str, Any]
+
+
+class RegistrationTransaction(Protocol):
+    """Parties, officers, notifications and token replay protection (R-PART-*, R-IKI-1)."""
+
+    def add_party(
+        self,
+        env: str,
+        name: str,
+        categories: Sequence[str],
+        entity_ids: Sequence[bytes],
+        at: dt.datetime,
+    ) -> int:
+        """Conflict ``duplicate-entity-id`` if an EUI-64 is held by a party of ``env``."""
+        ...
+
+    def party(self, party_id: int) -> PartyRow | None: ...
+    def parties(self, env: str | None = None) -> list[PartyRow]: ...
+    def party_by_entity_id(self, env: str, eui: bytes) -> PartyRow | None: ...
+    def amend_party(
+        self,
+        party_id: int,
+        *,
+        name: str | None = None,
+        categories: Sequence[str] | None = None,
+        entity_ids: Sequence[bytes] | None = None,
+    ) -> None:
+        """Replace the given attributes; Conflict ``duplicate-entity-id`` as for add_party."""
+        ...
+
+    def set_identity_verified(
+        self, party_id: int, by: str, evidence: str, at: dt.datetime
+    ) -> None: ...
+    def set_srept_completed(self, party_id: int, by: str, at: dt.datetime) -> bool:
+        """Conditional: False if SREPT completion was already recorded."""
+        ...
+
+    def add_officer(self, party_id: int, kind: str, name: str, by: str, at: dt.datetime) -> int: ...
+    def officer(self, officer_id: int) -> OfficerRow | None: ...
+    def officers(self, party_id: int, *, include_removed: bool = False) -> list[OfficerRow]: ...
+    def remove_officer(self, officer_id: int, by: str, at: dt.datetime) -> bool:
+        """Conditional: False if already removed."""
+        ...
+
+    def set_officer_certificate(self, officer_id: int, certificate_id: int) -> None: ...
+    def officer_by_certificate(self, certificate_id: int) -> OfficerRow | None: ...
+    def add_notification(
+        self, recipient: str, kind: str, subject: str, details: dict[str, Any], at: dt.datetime
+    ) -> int: ...
+    def notifications(self, recipient: str | None = None) -> list[NotificationRow]: ...
+    def use_token_id(self, jti: str, expires_at: dt.datetime, at: dt.datetime) -> bool:
+        """Record a token id; False if it was seen before (a replay). Ids whose expiry is
+        past are purged, since an expired token is refused on its own."""
+        ...
+
+
+class Transaction(RegistrationTransaction, Protocol):
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
         """Append a hash-chained event; returns its sequence number."""

@@ -48,8 +48,11 @@ def current_revision(engine_url: str) -> str | None:
         engine.dispose()
 
 
-def upgrade(engine_url: str) -> None:
-    """Bring the database at ``engine_url`` to the newest revision; idempotent."""
+def upgrade(engine_url: str, revision: str = "head") -> None:
+    """Bring the database at ``engine_url`` to ``revision`` (the newest by default); idempotent.
+
+    An older ``revision`` is for tests that upgrade a database holding data.
+    """
     engine = make_engine(engine_url)
     try:
         with translated_errors(), engine.begin() as conn:
@@ -57,6 +60,6 @@ def upgrade(engine_url: str) -> None:
                 conn.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
             cfg = alembic_config()
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            command.upgrade(cfg, revision)
     finally:
         engine.dispose()

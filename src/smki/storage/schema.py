@@ -1,7 +1,7 @@
 """The relational schema (R-X-2), as SQLAlchemy Core tables shared by SQLite and PostgreSQL.
 
-The migration ``migrations/versions/0001_initial.py`` creates exactly these tables; a test
-compares a migrated database with this ``MetaData``. Two column types make both databases
+The migrations under ``migrations/versions/`` create exactly these tables; a test compares a
+migrated database with this ``MetaData``. Two column types make both databases
 behave alike:
 
 - ``UtcDateTime`` stores UTC and always returns timezone-aware UTC datetimes (SQLite keeps
@@ -20,6 +20,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 
 SERIAL_HEX_DIGITS = 32
+#: Longest token id (JWT ``jti``) the replay table stores (R-IKI-1).
+TOKEN_ID_MAX_LENGTH = 128
 _SERIAL_LIMIT = 1 << (4 * SERIAL_HEX_DIGITS)
 
 
@@ -207,4 +209,72 @@ audit_head = sa.Table(
     sa.Column("seq", sa.BigInteger, nullable=False),
     sa.Column("hash", sa.LargeBinary, nullable=False),
     sa.CheckConstraint("id = 1", name="single_row"),
+)
+
+
+# -- registration (R-PART-1, R-PART-5, R-PART-6, R-IKI-1) ------------------------------------
+
+parties = sa.Table(
+    "parties",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("env", sa.Text, nullable=False, index=True),
+    sa.Column("name", sa.Text, nullable=False),
+    # Canonical JSON of the sorted, distinct category names: one value, compared as text.
+    sa.Column("categories", sa.Text, nullable=False),
+    sa.Column("identity_verified_by", sa.Text, nullable=True),
+    sa.Column("identity_verified_at", UtcDateTime, nullable=True),
+    sa.Column("identity_evidence", sa.Text, nullable=True),
+    sa.Column("srept_completed_at", UtcDateTime, nullable=True),
+    sa.Column("srept_recorded_by", sa.Text, nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+)
+
+#: A party's Entity Identifiers (R-PART-1). ``env`` repeats the party's so that the database
+#: itself refuses an EUI-64 held twice in one environment, however many writers race.
+party_entity_ids = sa.Table(
+    "party_entity_ids",
+    metadata,
+    # No index of its own: the primary key (party_id, eui) serves lookups by party.
+    sa.Column("party_id", Id, sa.ForeignKey("parties.id"), nullable=False),
+    sa.Column("env", sa.Text, nullable=False),
+    sa.Column("eui", sa.LargeBinary(8), nullable=False),
+    sa.PrimaryKeyConstraint("party_id", "eui"),
+    sa.UniqueConstraint("env", "eui"),
+)
+
+officers = sa.Table(
+    "officers",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("party_id", Id, sa.ForeignKey("parties.id"), nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("name", sa.Text, nullable=False),
+    sa.Column("appointed_at", UtcDateTime, nullable=False),
+    sa.Column("appointed_by", sa.Text, nullable=False),
+    sa.Column("removed_at", UtcDateTime, nullable=True),
+    sa.Column("removed_by", sa.Text, nullable=True),
+    # The ARO's IKI credential (R-IKI-1); one credential authenticates one officer.
+    sa.Column("certificate_id", Id, sa.ForeignKey("certificates.id"), nullable=True),
+    sa.UniqueConstraint("certificate_id"),
+    sa.CheckConstraint("kind IN ('sro', 'aro')", name="kind"),
+)
+
+notifications = sa.Table(
+    "notifications",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("recipient", sa.Text, nullable=False, index=True),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("details", sa.Text, nullable=False),  # canonical JSON
+)
+
+#: Token ids seen by the Service Interface, kept until the token expires (R-IKI-1 replay).
+token_ids = sa.Table(
+    "token_ids",
+    metadata,
+    sa.Column("jti", sa.String(TOKEN_ID_MAX_LENGTH), primary_key=True),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )

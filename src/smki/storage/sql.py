@@ -28,6 +28,7 @@ from smki.storage.engine import BEGIN_OPTION, make_engine, translated_errors
 from smki.storage.migrate import upgrade
 from smki.storage.sql_base import audit_row, authority_not_found, authority_row
 from smki.storage.sql_issuance import IssuanceSql
+from smki.storage.sql_registration import RegistrationSql
 from smki.storage.sql_revocation import RevocationSql
 
 log = logging.getLogger(__name__)
@@ -130,11 +131,11 @@ def _rollback_quietly(conn: sa.Connection) -> None:
         log.warning("rollback failed: %s", type(exc).__name__)
 
 
-class SqlTransaction(IssuanceSql, RevocationSql):
+class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql):
     """``Transaction`` over one open connection inside a database transaction.
 
-    Issuance and revocation live in their own modules; the audit log, meta and authorities
-    are here.
+    Issuance, revocation and registration live in their own modules; the audit log, meta and
+    authorities are here.
     """
 
     # -- audit (R-X-1) ----------------------------------------------------------------------

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
 
 from smki.clock import Clock
 from smki.errors import Conflict, NotFound
@@ -52,6 +55,23 @@ class SqlBase:
         # sort_by_parameter_order guarantees ids come back in input order on both databases.
         stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         return [int(i) for i in self._run(stmt, rows).scalars().all()]
+
+    def _insert_ignoring(self, table: sa.Table, *conflict_columns: str) -> sa.Insert:
+        """``INSERT … ON CONFLICT (conflict_columns) DO NOTHING``, on either database.
+
+        A duplicate is then a row not written (RETURNING tells), never an error: on
+        PostgreSQL an error would abort the whole surrounding transaction.
+        """
+        insert = pg.insert if self._conn.dialect.name == "postgresql" else sqlite.insert
+        return insert(table).on_conflict_do_nothing(
+            index_elements=[table.c[name] for name in conflict_columns]
+        )
+
+    @contextmanager
+    def _savepoint(self) -> Iterator[None]:
+        """Undo the block's writes if it raises, leaving the transaction usable."""
+        with translated_errors(), self._conn.begin_nested():
+            yield
 
     def _require_certificate(self, certificate_id: int) -> None:
         stmt = sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id)

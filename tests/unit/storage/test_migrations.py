@@ -12,6 +12,9 @@ from alembic.runtime.migration import MigrationContext
 from smki.storage.engine import make_engine
 from smki.storage.migrate import current_revision, head_revision, upgrade
 from smki.storage.schema import metadata
+from smki.storage.sql import SqlStore
+from tests.fixtures.stores import assert_audit_chain_ok
+from tests.unit.storage.factories import T0
 
 
 def _reflect(database_url: str) -> dict[str, dict[str, Any]]:
@@ -80,8 +83,24 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     upgrade(database_url)
     first = _reflect(database_url)
     upgrade(database_url)
-    assert current_revision(database_url) == head_revision() == "0001"
+    assert current_revision(database_url) == head_revision() == "0002"
     assert _reflect(database_url) == first
+
+
+def test_upgrade_keeps_existing_data(database_url: str) -> None:
+    upgrade(database_url, "0001")
+    assert current_revision(database_url) == "0001"
+    with SqlStore(database_url) as store:
+        with store.transaction() as tx:
+            root = tx.add_authority("test", "root-oca", "organisation", True, "k", None)
+            tx.audit("ceremony", "authority.add", "test/root-oca", {"id": root})
+        upgrade(database_url)
+        assert current_revision(database_url) == head_revision()
+        with store.transaction() as tx:
+            assert [a.id for a in tx.authorities()] == [root]
+            party = tx.add_party("test", "P", [], [bytes(8)], T0)
+            assert tx.party(party) is not None
+        assert_audit_chain_ok(store)
 
 
 def test_concurrent_upgrades_both_succeed(database_url: str) -> None:
