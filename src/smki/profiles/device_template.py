@@ -23,15 +23,15 @@ from smki.profiles.kinds import KeyUse
 from smki.x509.eui import eui64_from_bytes
 from smki.x509.hwname import HardwareModuleName
 from smki.x509.keyid import key_id_from_point
+from smki.x509.keys import P256_SPKI_PREFIX
 from smki.x509.tbs import encode_tbs
 
-_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
 _SERIAL_SIZE = 16
 _POINT_SIZE = 65
 
 
 def p256_spki(point: bytes) -> bytes:
-    return _SPKI_PREFIX + point
+    return P256_SPKI_PREFIX + point
 
 
 @dataclass(frozen=True)

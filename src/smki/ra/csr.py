@@ -11,7 +11,7 @@ import hashlib
 from dataclasses import dataclass
 
 from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from cryptography.x509.oid import ExtensionOID, NameOID
 
 from smki.errors import CsrRefused, InputError
@@ -19,7 +19,8 @@ from smki.ids import EntityId
 from smki.profiles.build import SubjectKey
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.x509.hwname import HardwareModuleName, read_device_san
-from smki.x509.keys import key_id_for_spki, require_p256, spki_der
+from smki.x509.keyid import key_id_from_point
+from smki.x509.keys import P256_SPKI_PREFIX, require_p256
 from smki.x509.names import read_organisation_subject
 from smki.x509.roles import RemotePartyRole
 
@@ -36,6 +37,7 @@ class DeviceRequest:
     usage: KeyUse
     hardware: HardwareModuleName
     csr_sha256: bytes
+    point: bytes  # the 65-octet uncompressed P-256 point, for the device template
     kind: CertKind = CertKind.DEVICE
 
     @property
@@ -122,8 +124,8 @@ def check_csr(data: bytes, *, role: RemotePartyRole | None = None) -> Certificat
         )
     extensions = _extensions(csr)
     usage = _key_usage(csr)
-    spki = spki_der(key)
-    subject_key = SubjectKey(spki=spki, key_id=key_id_for_spki(spki))
+    point = key.public_bytes(Encoding.X962, PublicFormat.UncompressedPoint)
+    subject_key = SubjectKey(spki=P256_SPKI_PREFIX + point, key_id=key_id_from_point(point))
     digest = hashlib.sha256(csr.public_bytes(Encoding.DER)).digest()
     try:
         san = extensions.get_extension_for_oid(ExtensionOID.SUBJECT_ALTERNATIVE_NAME).value
@@ -137,7 +139,7 @@ def check_csr(data: bytes, *, role: RemotePartyRole | None = None) -> Certificat
             raise CsrRefused(
                 "a Device CSR carries no Remote Party Role", code="role-on-device", rid="R-PROF-10"
             )
-        return DeviceRequest(subject_key, usage, hardware, digest)
+        return DeviceRequest(subject_key, usage, hardware, digest, point)
     if san is not None:
         assert isinstance(san, x509.SubjectAlternativeName)
         is_device_like = any(isinstance(n, x509.OtherName) for n in san)

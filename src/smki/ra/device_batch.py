@@ -30,7 +30,6 @@ from smki.profiles.device_template import DeviceTemplate, device_template
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.ra.csr import DeviceRequest, check_csr
 from smki.storage.api import NewCertificate, Store
-from smki.x509.keys import subject_public_key_bits
 from smki.x509.tbs import precertificate
 from smki.x509.timeenc import NO_EXPIRY
 
@@ -98,7 +97,7 @@ def prepare_devices(
                 raise CsrRefused(
                     "a batch holds Device CSRs only", code="not-a-device-csr", rid="R-SI-2"
                 )
-            point = _point(request)
+            point = request.point
             template = _template(spec, request.usage, request.hardware.hw_type.dotted_string)
             serial = new_serial()
             tbs = template.fill(serial, point, request.eui)
@@ -107,15 +106,6 @@ def prepare_devices(
             continue
         out.append(_Prepared(index, serial, tbs, request.eui, request.usage, request.key.key_id))
     return out
-
-
-def _point(request: DeviceRequest) -> bytes:
-    point = subject_public_key_bits(request.key.spki)
-    if len(point) != 65:
-        raise CsrRefused(
-            "device keys must be uncompressed P-256 points", code="wrong-curve", rid="R-PROF-1"
-        )
-    return point
 
 
 @dataclass

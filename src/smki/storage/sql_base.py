@@ -56,6 +56,28 @@ class SqlBase:
         stmt = table.insert().returning(table.c.id, sort_by_parameter_order=True)
         return [int(i) for i in self._run(stmt, rows).scalars().all()]
 
+    def _insert_many_by_serial(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Bulk insert rows keyed by (authority_id, serial); ids in input order.
+
+        SQLite cannot promise the order of RETURNING rows, so SQLAlchemy would send one
+        statement per row there; a plain executemany and one look-up of the new ids by their
+        unique key is an order of magnitude faster for a batch (R-SI-2).
+        """
+        if self._conn.dialect.name != "sqlite":
+            return self._insert_many(table, rows)
+        self._run(table.insert(), rows)
+        ids: dict[tuple[int, int], int] = {}
+        for authority_id in {r["authority_id"] for r in rows}:
+            serials = [r["serial"] for r in rows if r["authority_id"] == authority_id]
+            for chunk in chunks(serials):
+                stmt = sa.select(table.c.id, table.c.serial).where(
+                    table.c.authority_id == authority_id, table.c.serial.in_(chunk)
+                )
+                ids.update(
+                    {(authority_id, int(row.serial)): int(row.id) for row in self._all(stmt)}
+                )
+        return [ids[(r["authority_id"], r["serial"])] for r in rows]
+
     def _insert_ignoring(self, table: sa.Table, *conflict_columns: str) -> sa.Insert:
         """``INSERT … ON CONFLICT (conflict_columns) DO NOTHING``, on either database.
 

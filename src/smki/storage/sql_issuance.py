@@ -72,7 +72,7 @@ class IssuanceSql(SqlBase):
             for serial, kind, tbs_sha256 in items
         ]
         try:
-            return self._insert_many(t.issuance_intents, rows)
+            return self._insert_many_by_serial(t.issuance_intents, rows)
         except Conflict:
             # A concurrent reservation of the same serial won the race.
             raise duplicate_serial() from None
@@ -131,7 +131,7 @@ class IssuanceSql(SqlBase):
             for r in rows
         ]
         try:
-            ids = self._insert_many(t.certificates, values)
+            ids = self._insert_many_by_serial(t.certificates, values)
         except Conflict:
             raise duplicate_serial() from None
         self.finish_intents(intent_ids, "done", at)

@@ -10,6 +10,8 @@ from smki.x509 import der
 from smki.x509.keyid import key_id_from_point
 
 PublicKey = ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+#: SubjectPublicKeyInfo of a P-256 key up to its 65-octet uncompressed point (R-PROF-1).
+P256_SPKI_PREFIX = bytes.fromhex("3059301306072a8648ce3d020106082a8648ce3d030107034200")
 
 
 def spki_der(key: PublicKey) -> bytes:
