@@ -128,26 +128,20 @@ def test_wrong_key_is_refused(authorised: tuple[Smki, Path, int, int]) -> None:
     _refused(smki, token, "token-signature")
 
 
-def test_another_environments_ica_is_not_trusted(
-    authorised: tuple[Smki, Path, int, int], tmp_path: Path
+@pytest.mark.parametrize(
+    ("served", "code"), [("test", "token-untrusted"), ("live", "srept-not-completed")]
+)
+def test_a_live_aro_without_srept(
+    authorised: tuple[Smki, Path, int, int], tmp_path: Path, served: str, code: str
 ) -> None:
+    """Presented to Test, a Live credential is from another environment's ICA; presented to
+    Live, its party has not completed SREPT (R-PART-6)."""
     smki, _, _, _ = authorised
     smki.ok("init", *smki.h, "--env", "live")
     live_credential = tmp_path / "live-aro"
     supplier_with_aro(smki, live_credential, env="live")
     token = hand_made_token(live_credential, AUD, dt.datetime.now(dt.UTC))
-    _refused(smki, token, "token-untrusted", env="test")
-
-
-def test_live_party_without_srept_is_forbidden(
-    authorised: tuple[Smki, Path, int, int], tmp_path: Path
-) -> None:
-    smki, _, _, _ = authorised
-    smki.ok("init", *smki.h, "--env", "live")
-    live_credential = tmp_path / "live-aro"
-    supplier_with_aro(smki, live_credential, env="live")
-    token = hand_made_token(live_credential, AUD, dt.datetime.now(dt.UTC))
-    _refused(smki, token, "srept-not-completed", env="live")
+    _refused(smki, token, code, env=served)
 
 
 def test_revoked_and_removed_aros(authorised: tuple[Smki, Path, int, int], tmp_path: Path) -> None:

@@ -97,19 +97,9 @@ def organisation(
     common_name: str | None,
 ) -> TbsFields:
     """Organisation Certificate: [CN] OU uniqueIdentifier; KU, SKI, CP, AKI (R-PROF-20…23)."""
-    return TbsFields(
-        serial=serial,
-        issuer=issuer.name,
-        not_before=not_before,
-        not_after=not_after,
-        subject=organisation_subject(role, eui, common_name).public_bytes(),
-        spki=key.spki,
-        extensions=(
-            _usage_extension(usage),
-            ext.subject_key_identifier(key.key_id),
-            ext.certificate_policies(issuer.policy),
-            ext.authority_key_identifier(issuer.key_id),
-        ),
+    subject = organisation_subject(role, eui, common_name).public_bytes()
+    return _end_entity(
+        issuer, serial, not_before, not_after, subject, key, (_usage_extension(usage),)
     )
 
 
@@ -168,9 +158,6 @@ def issuing_ca(
     )
 
 
-_KU_IKI = ext.KEY_USAGE_DS
-
-
 def iki(
     issuer: IssuerContext,
     subject: x509.Name,
@@ -180,19 +167,8 @@ def iki(
     key: SubjectKey,
 ) -> TbsFields:
     """IKI credential for a person or system: KU digitalSignature, SKI, CP, AKI (R-PROF-33)."""
-    return TbsFields(
-        serial=serial,
-        issuer=issuer.name,
-        not_before=not_before,
-        not_after=not_after,
-        subject=subject.public_bytes(),
-        spki=key.spki,
-        extensions=(
-            _KU_IKI,
-            ext.subject_key_identifier(key.key_id),
-            ext.certificate_policies(issuer.policy),
-            ext.authority_key_identifier(issuer.key_id),
-        ),
+    return _end_entity(
+        issuer, serial, not_before, not_after, subject.public_bytes(), key, (ext.KEY_USAGE_DS,)
     )
 
 
@@ -224,19 +200,35 @@ def dccki_tls(
         if usage is KeyUse.TLS_SERVER
         else ExtendedKeyUsageOID.CLIENT_AUTH
     )
+    leading = (
+        ext.from_cryptography(key_usage, True),
+        ext.from_cryptography(x509.ExtendedKeyUsage([purpose]), False),
+        ext.from_cryptography(
+            x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), False
+        ),
+    )
+    return _end_entity(issuer, serial, not_before, not_after, subject.public_bytes(), key, leading)
+
+
+def _end_entity(
+    issuer: IssuerContext,
+    serial: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    subject: bytes,
+    key: SubjectKey,
+    leading: tuple[bytes, ...],
+) -> TbsFields:
+    """The end-entity layout: the kind's own extensions, then SKI, CP, AKI."""
     return TbsFields(
         serial=serial,
         issuer=issuer.name,
         not_before=not_before,
         not_after=not_after,
-        subject=subject.public_bytes(),
+        subject=subject,
         spki=key.spki,
         extensions=(
-            ext.from_cryptography(key_usage, True),
-            ext.from_cryptography(x509.ExtendedKeyUsage([purpose]), False),
-            ext.from_cryptography(
-                x509.SubjectAlternativeName([x509.DNSName(n) for n in dns_names]), False
-            ),
+            *leading,
             ext.subject_key_identifier(key.key_id),
             ext.certificate_policies(issuer.policy),
             ext.authority_key_identifier(issuer.key_id),
