@@ -6,6 +6,7 @@ this module and the edges (``cli/``, later ``api/``) decide which implementation
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import os
 from dataclasses import dataclass, field
@@ -114,8 +115,11 @@ class Services:
         with self.store.transaction() as tx:
             return self.authority(tx, env, pki.issuing)
 
-    def recover(self) -> tuple[int, int]:
-        """Finish or abandon issuance that a crash left pending (R-CA-4)."""
+    def recover(self, *, everything: bool = False) -> tuple[int, int]:
+        """Finish or abandon issuance that a crash left pending (R-CA-4): stale intents
+        only, or every pending one when nothing else can be running (``everything``)."""
+        if everything:
+            return recover_intents(self.store, self.clock, self.actor, older_than=dt.timedelta(0))
         return recover_intents(self.store, self.clock, self.actor)
 
     def close(self) -> None:

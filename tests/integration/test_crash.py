@@ -50,7 +50,7 @@ def test_sigkill_during_issue(
     assert pending == (1 - stored)
     verify = ready.subprocess("audit", "verify", *ready.h)
     assert verify.returncode == 0, verify.stderr
-    recovered = ready.ok("ca", "recover", *ready.h)
+    recovered = ready.ok("ca", "recover", *ready.h, "--now")
     assert settled in recovered.stdout
     assert _state(ready) == (before + stored, 0)
     if stored:

@@ -7,6 +7,7 @@ a pending intent and no certificate; ``recover_intents`` then abandons it cleanl
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -141,14 +142,27 @@ def _record_intent(
     return intent_id
 
 
-def recover_intents(store: Store, clock: Clock, actor: str) -> tuple[int, int]:
+#: How old a pending intent must be before an implicit recovery settles it: far longer than
+#: any signing step takes, so that a live process's in-flight issuance is never abandoned.
+STALE_INTENT_AGE = dt.timedelta(minutes=10)
+
+
+def recover_intents(
+    store: Store, clock: Clock, actor: str, *, older_than: dt.timedelta = STALE_INTENT_AGE
+) -> tuple[int, int]:
     """Finish or abandon what a crash left pending (R-CA-4). Returns (finished, abandoned).
 
     A pending intent whose certificate was stored is marked done; one without a certificate
-    was never published, so it is abandoned and its serial stays reserved (never reused)."""
+    was never published, so it is abandoned and its serial stays reserved (never reused).
+    Only intents older than ``older_than`` are settled: younger ones may belong to another
+    process that is signing right now (``smki ca recover --now`` settles all, after a crash
+    when nothing else runs)."""
     finished = abandoned = 0
+    cutoff = clock.now() - older_than
     with store.transaction() as tx:
         for intent in tx.pending_intents():
+            if intent.created_at > cutoff:
+                continue
             stored = tx.certificate_for_intent(intent.id)
             state = "done" if stored is not None else "abandoned"
             tx.finish_intents([intent.id], state, clock.now())

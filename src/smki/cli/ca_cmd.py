@@ -174,11 +174,17 @@ def export(
 
 @app.command("recover")
 @cli_errors
-def recover(home: HomeOption) -> None:
-    """Finish or abandon issuance that a crash interrupted (R-CA-4)."""
+def recover(
+    home: HomeOption,
+    now: Annotated[
+        bool, typer.Option("--now", help="Settle every pending intent: nothing else runs.")
+    ] = False,
+) -> None:
+    """Finish or abandon issuance that a crash interrupted (R-CA-4). Without --now only
+    intents older than ten minutes, so a running service's in-flight work is left alone."""
     services = open_services(home)
     try:
-        finished, abandoned = services.recover()
+        finished, abandoned = services.recover(everything=now)
     finally:
         services.close()
     typer.echo(f"pending issuance: {finished} finished, {abandoned} abandoned")

@@ -6,7 +6,17 @@ import logging
 
 import typer
 
-from smki.cli import audit_cmd, ca_cmd, init_cmd, lint_cmd, officer_cmd, party_cmd, token_cmd
+from smki.cli import (
+    audit_cmd,
+    ca_cmd,
+    client_cmd,
+    init_cmd,
+    lint_cmd,
+    officer_cmd,
+    party_cmd,
+    serve_cmd,
+    token_cmd,
+)
 
 app = typer.Typer(
     name="smki",
@@ -21,6 +31,8 @@ app.add_typer(audit_cmd.app, name="audit")
 app.add_typer(party_cmd.app, name="party")
 app.add_typer(officer_cmd.app, name="officer")
 app.command("token")(token_cmd.token)
+app.command("serve")(serve_cmd.serve)
+app.add_typer(client_cmd.app, name="client")
 
 
 @app.callback()

@@ -1,0 +1,120 @@
+"""The SMKI Service Interface application (R-SI-1..5, R-X-3).
+
+``create_app(home)`` builds a FastAPI application for one home folder and one environment;
+the lifespan opens the services at startup (key store passphrase or PIN from the environment,
+never a prompt) and closes them at shutdown. ``app_from_environment`` is the uvicorn factory
+used by ``smki serve``: the home and the environment come through ``SMKI_HOME`` and
+``SMKI_ENV``, so that every worker process builds the same application.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import logging
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Final
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from smki.api import certificates, health, metrics, revocations
+from smki.api.metrics import Metrics
+from smki.api.problems import install_problem_handlers
+from smki.api.recording import RequestRecorder
+from smki.api.runtime import Runtime
+from smki.clock import Clock
+from smki.config.home import load_home
+from smki.errors import ConfigError
+from smki.profiles.kinds import Environment, Pki
+from smki.ra.eligibility import load_eligibility
+from smki.wiring import build_services, keystore_secret
+
+log = logging.getLogger("smki.api")
+
+HOME_ENV: Final = "SMKI_HOME"
+ENVIRONMENT_ENV: Final = "SMKI_ENV"
+TITLE: Final = "smki — SMKI Service Interface"
+VERSION: Final = "1"
+
+
+def open_runtime(
+    home: Path, env: Environment | None, metrics: Metrics, clock: Clock | None = None
+) -> Runtime:
+    """Open the services and check, before the first request, that they can issue: the
+    environment is initialised, the key store opens, the issuing CAs load."""
+    settings = load_home(home)
+    secret = keystore_secret(settings.keystore, prompt=False)
+    services = build_services(settings, clock=clock, secret=secret)
+    try:
+        chosen = services.choose_environment(env)
+        for pki in (Pki.DEVICE, Pki.ORGANISATION):
+            services.issuing_authority(chosen, pki)
+        return Runtime(services, chosen, load_eligibility(home), metrics)
+    except BaseException:
+        services.close()
+        raise
+
+
+def create_app(
+    home: Path, env: Environment | None = None, *, clock: Clock | None = None
+) -> FastAPI:
+    """The Service Interface for ``home``: its only environment, or ``env`` when given."""
+    registry = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        rt = await run_in_threadpool(open_runtime, home, env, registry, clock)
+        app.state.runtime = rt
+        log.info("serving the %s environment of %s", rt.env, home)
+        try:
+            yield
+        finally:
+            app.state.runtime = None
+            await run_in_threadpool(rt.services.close)
+
+    app = FastAPI(
+        title=TITLE,
+        version=VERSION,
+        summary="Certificates and revocations for Authorised Subscribers (SEC Section L4).",
+        lifespan=lifespan,
+    )
+    app.state.metrics = registry
+    app.state.runtime = None
+    install_problem_handlers(app)
+    app.add_middleware(RequestRecorder, metrics=registry)
+    app.include_router(certificates.router)
+    app.include_router(revocations.router)
+    app.include_router(health.router)
+    app.include_router(metrics.router)
+    _include_batches(app)
+    return app
+
+
+def _include_batches(app: FastAPI) -> None:
+    # TEMPORARY: smki.api.batches (batched CSRs, R-SI-2) is being written by another engineer
+    # and may not exist yet. Once it does, replace this with a plain
+    # `from smki.api import batches` at the top and `app.include_router(batches.create_router())`.
+    if importlib.util.find_spec("smki.api.batches") is None:
+        return
+    batches = importlib.import_module("smki.api.batches")
+    if hasattr(batches, "create_router"):
+        app.include_router(batches.create_router())
+    else:
+        app.include_router(batches.router)
+
+
+def app_from_environment() -> FastAPI:
+    """The uvicorn factory of ``smki serve``: ``SMKI_HOME`` and optional ``SMKI_ENV``."""
+    home = os.environ.get(HOME_ENV)
+    if not home:
+        raise ConfigError(f"{HOME_ENV} is not set: which home should be served?")
+    env_name = os.environ.get(ENVIRONMENT_ENV) or None
+    try:
+        env = Environment(env_name) if env_name is not None else None
+    except ValueError:
+        raise ConfigError(f"{ENVIRONMENT_ENV} must be test or live", code="bad-option") from None
+    return create_app(Path(home), env)

@@ -1,0 +1,96 @@
+"""Single CSR through the real server (R-SI-1, R-PART-3, R-SI-3 duplicate request)."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from smki.x509.roles import RemotePartyRole
+from tests.integration.api.support import DER, PEM, Api, Subscriber, assert_problem
+from tests.integration.cli_support import openssl_verify
+from tests.integration.csr_factory import openssl_device_csr, organisation_csr
+
+PARTY_EUI = bytes.fromhex("90B3D51F30010000")
+
+
+def _location(certificate: x509.Certificate) -> str:
+    return f"/repository/v1/certificates/{certificate.serial_number:X}"
+
+
+def test_device_certificate_pem_then_der(api: Api, supplier: Subscriber, tmp_path: Path) -> None:
+    csr = openssl_device_csr(tmp_path, "00DB1234567890A1")
+    before = api.counts()
+    response = api.post_csr(supplier, csr.read_bytes())
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"] == PEM
+    certificate = x509.load_pem_x509_certificate(response.content)
+    assert response.headers["location"] == _location(certificate)
+    issued = tmp_path / "device.pem"
+    issued.write_bytes(response.content)
+    verified = openssl_verify(api.smki.home / "out", "device", issued)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+    after = api.counts()
+    assert after.certificates == before.certificates + 1
+    assert after.pending_intents == 0
+
+    # DER in, DER out.
+    der_csr = x509.load_pem_x509_csr(
+        openssl_device_csr(tmp_path, "00DB1234567890A2", "keyAgreement").read_bytes()
+    ).public_bytes(Encoding.DER)
+    response = api.post_csr(supplier, der_csr, accept=DER)
+    assert response.status_code == 201, response.text
+    assert response.headers["content-type"] == DER
+    certificate = x509.load_der_x509_certificate(response.content)
+    assert response.headers["location"] == _location(certificate)
+    assert certificate.extensions.get_extension_for_class(x509.KeyUsage).value.key_agreement
+
+
+def test_duplicate_request_is_refused(api: Api, supplier: Subscriber, tmp_path: Path) -> None:
+    pem = openssl_device_csr(tmp_path, "00DB1234567890A3").read_bytes()
+    assert api.post_csr(supplier, pem).status_code == 201
+    before = api.counts()
+    # The same CSR, as PEM and as DER (same SHA-256 of its DER): both duplicates.
+    body = assert_problem(api.post_csr(supplier, pem), 409, "duplicate-request")
+    assert body["rid"] == "R-SI-3"
+    der = x509.load_pem_x509_csr(pem).public_bytes(Encoding.DER)
+    assert_problem(api.post_csr(supplier, der), 409, "duplicate-request")
+    assert api.counts() == before
+
+
+def test_concurrent_duplicates_give_one_certificate(
+    api: Api, supplier: Subscriber, tmp_path: Path
+) -> None:
+    pem = openssl_device_csr(tmp_path, "00DB1234567890A4").read_bytes()
+    before = api.counts()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        responses = list(pool.map(lambda _: api.post_csr(supplier, pem), range(4)))
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    for refused in (r for r in responses if r.status_code == 409):
+        assert_problem(refused, 409, "duplicate-request")
+    assert api.counts().certificates == before.certificates + 1
+
+
+def test_organisation_certificate_and_eligibility(
+    api: Api, supplier: Subscriber, tmp_path: Path
+) -> None:
+    response = api.post_csr(
+        supplier, organisation_csr(RemotePartyRole.SUPPLIER, PARTY_EUI, common_name="Supplier One")
+    )
+    assert response.status_code == 201, response.text
+    issued = tmp_path / "org.pem"
+    issued.write_bytes(response.content)
+    verified = openssl_verify(api.smki.home / "out", "organisation", issued)
+    assert verified.returncode == 0, verified.stdout + verified.stderr
+
+    before = api.counts()
+    other_eui = organisation_csr(RemotePartyRole.SUPPLIER, bytes.fromhex("90B3D51F30020000"))
+    body = assert_problem(api.post_csr(supplier, other_eui), 403, "entity-id-not-held")
+    assert body["rid"] == "R-PART-3"
+    other_role = organisation_csr(RemotePartyRole.NETWORK_OPERATOR, PARTY_EUI)
+    assert_problem(api.post_csr(supplier, other_role), 403, "role-not-eligible")
+    dcc_role = organisation_csr(RemotePartyRole.WAN_PROVIDER, PARTY_EUI)
+    assert_problem(api.post_csr(supplier, dcc_role), 403, "role-not-eligible")
+    assert api.counts() == before
