@@ -23,6 +23,7 @@ from rich.table import Table
 from smki.ca.pool import default_processes
 from smki.ra.device_batch import DEFAULT_CHUNK
 from tests.bench import baseline, csrs, smki_runs
+from tests.bench.service import ServiceFigures, service_figures
 
 _STARTED = time.perf_counter()
 _WIDTH = 120
@@ -39,6 +40,9 @@ class Options:
     crl_entries: int
     processes: int
     cache_dir: Path
+    service_batch: int
+    single: int
+    clients: int
 
 
 def parse(argv: Sequence[str] | None) -> Options:
@@ -54,10 +58,27 @@ def parse(argv: Sequence[str] | None) -> Options:
     parser.add_argument(
         "--cache-dir", type=Path, default=csrs.default_cache_dir(), help="where CSRs are cached"
     )
+    parser.add_argument(
+        "--service-batch",
+        type=int,
+        default=50_000,
+        help="CSRs in the batch sent to smki serve (0 skips the service figures)",
+    )
+    parser.add_argument("--single", type=int, default=2_000, help="single CSRs sent under load")
+    parser.add_argument("--clients", type=int, default=32, help="concurrent single-CSR clients")
     args = parser.parse_args(argv)
     if args.n < 1 or args.direct < 2 or args.crl_entries < 1 or args.processes < 1:
         parser.error("--n and --crl-entries must be positive, --direct at least 2")
-    return Options(args.n, args.direct, args.crl_entries, args.processes, args.cache_dir)
+    return Options(
+        args.n,
+        args.direct,
+        args.crl_entries,
+        args.processes,
+        args.cache_dir,
+        args.service_batch,
+        args.single,
+        args.clients,
+    )
 
 
 def machine_facts() -> str:
@@ -93,6 +114,7 @@ def report(
     direct: smki_runs.DirectFigures,
     crl: smki_runs.CrlFigures,
     setup: dict[str, float],
+    service: ServiceFigures | None,
 ) -> None:
     table = Table(title="smki benchmarks", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("#", no_wrap=True)
@@ -142,6 +164,22 @@ def report(
         f"p99 {direct.p99_ms:.1f} ms; max {direct.max_ms:.1f} ms; "
         f"cold first call {direct.first_ms:.1f} ms (not in p50/p99)",
     )
+    if service is not None:
+        table.add_row(
+            "5a",
+            f"smki serve: batch of {service.batch_count:,} over HTTP",
+            f"{service.batch_seconds:.2f} s",
+            f"{_rate(service.batch_retrieved, service.batch_seconds)}; 202 after "
+            f"{service.batch_accepted_seconds:.2f} s; {service.batch_retrieved:,} certificates "
+            "retrieved",
+        )
+        table.add_row(
+            "5b",
+            f"smki serve: {service.single_count:,} single CSRs, {service.clients} clients",
+            f"p99 {service.p99_ms:.1f} ms",
+            f"p50 {service.p50_ms:.1f} ms; {service.single_count / service.single_seconds:,.0f} "
+            f"req/s; {service.single_errors} not 201",
+        )
     console = Console(width=_WIDTH, highlight=False, file=io.StringIO())
     with console.capture() as capture:
         console.print(table)
@@ -172,6 +210,10 @@ def report(
         "4  smki.ra.direct.issue_from_csr once per CSR, one process, as 'smki ca issue' calls "
         "it: CSR checks, Issuing DCA loaded from store + key store per call, build, full "
         "pre-sign lint (incl. pkilint), intent, sign, verify, store in SQLite.",
+        "5  'smki serve' in its own process (one uvicorn worker, signing pool over all cores, "
+        "SQLite): 5a from the start of the upload (concatenated PEM) to the last certificate "
+        "fetched as one PEM bundle; 5b concurrent clients each POST one CSR at a time with a "
+        "fresh ARO token, latency per request as the client sees it.",
     ]
     print("Notes:")
     for note in notes:
@@ -181,7 +223,7 @@ def report(
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse(argv)
     progress(machine_facts())
-    needed = max(options.n, options.direct + 1)
+    needed = max(options.n, options.direct + 1, options.service_batch + options.single)
     prepared, generated = csrs.load_or_generate(
         needed, options.cache_dir, options.processes, progress
     )
@@ -214,6 +256,22 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         progress(f"CRL of {options.crl_entries:,} entries")
         crl = smki_runs.crl_figures(home, options.crl_entries)
+
+        service = None
+        if options.service_batch:
+            home = root / "service"
+            smki_runs.copy_home(template, home)
+            progress(
+                f"smki serve: batch of {options.service_batch:,}, then "
+                f"{options.single:,} single CSRs from {options.clients} clients"
+            )
+            service = service_figures(
+                home,
+                smki_runs.PASSPHRASE.decode(),
+                prepared[: options.service_batch],
+                prepared[options.service_batch : options.service_batch + options.single],
+                options.clients,
+            )
     progress("done")
-    report(options, batches, bases, direct, crl, setup)
+    report(options, batches, bases, direct, crl, setup, service)
     return 0

@@ -9,8 +9,6 @@ used by ``smki serve``: the home and the environment come through ``SMKI_HOME`` 
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -21,7 +19,7 @@ from typing import Final
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from smki.api import certificates, health, metrics, revocations
+from smki.api import batches, certificates, health, metrics, revocations
 from smki.api.metrics import Metrics
 from smki.api.problems import install_problem_handlers
 from smki.api.recording import RequestRecorder
@@ -90,21 +88,8 @@ def create_app(
     app.include_router(revocations.router)
     app.include_router(health.router)
     app.include_router(metrics.router)
-    _include_batches(app)
+    app.include_router(batches.create_router())
     return app
-
-
-def _include_batches(app: FastAPI) -> None:
-    # TEMPORARY: smki.api.batches (batched CSRs, R-SI-2) is being written by another engineer
-    # and may not exist yet. Once it does, replace this with a plain
-    # `from smki.api import batches` at the top and `app.include_router(batches.create_router())`.
-    if importlib.util.find_spec("smki.api.batches") is None:
-        return
-    batches = importlib.import_module("smki.api.batches")
-    if hasattr(batches, "create_router"):
-        app.include_router(batches.create_router())
-    else:
-        app.include_router(batches.router)
 
 
 def app_from_environment() -> FastAPI:

@@ -6,15 +6,23 @@ The issuance cycle, chunk by chunk, on a ``SigningPool``:
   workers: sign → check the signed bytes;
   here:    store the chunk's certificates and their audit event in one transaction.
 A CSR that fails its checks gets a precise per-CSR refusal and no serial. A crash leaves
-pending intents without certificates, which ``recover_intents`` abandons.
+pending intents without certificates, which ``recover_intents`` abandons; an error that stops
+the run abandons the intents of the chunks it did not store.
+
+Callers that keep per-CSR state (the batch runner, ``ra/batches.py``) pass hooks that run
+inside those same transactions: ``on_refused`` with the chunk's refusals (in the intents
+transaction, or one of its own when the whole chunk was refused) and ``on_chunk_stored`` with
+(input index, certificate id) pairs, in the transaction that stores the certificates. A hook
+that raises rolls its transaction back.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections import deque
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
@@ -29,11 +37,13 @@ from smki.profiles.build import IssuerContext
 from smki.profiles.device_template import DeviceTemplate, device_template
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.ra.csr import DeviceRequest, check_csr
-from smki.storage.api import NewCertificate, Store
+from smki.storage.api import NewCertificate, Store, Transaction
 from smki.x509.tbs import precertificate
 from smki.x509.timeenc import NO_EXPIRY
 
 DEFAULT_CHUNK = 1000
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -67,6 +77,7 @@ _SAMPLE_POINT = bytes.fromhex(
     "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
     "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
 )
+_TEMPLATE_CACHE_SIZE = 64
 _templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str], DeviceTemplate] = {}
 
 
@@ -74,6 +85,9 @@ def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate
     key = (spec.issuer, spec.not_before, usage, hw_type)
     template = _templates.get(key)
     if template is None:
+        if len(_templates) >= _TEMPLATE_CACHE_SIZE:
+            # Each run has its own notBefore: a long-lived worker would otherwise keep them all.
+            _templates.clear()
         template = device_template(spec.issuer, spec.not_before, usage, hw_type)
         if spec.linter is not None:
             # The template holds every fixed byte; lint it whole once (R-PROF-40). The
@@ -108,6 +122,12 @@ def prepare_devices(
     return out
 
 
+#: Called inside the transaction that records a chunk's refusals.
+RefusedHook = Callable[[Transaction, Sequence["Refused"]], None]
+#: Called inside the transaction that stores a chunk: (input index, certificate id) pairs.
+StoredHook = Callable[[Transaction, Sequence[tuple[int, int]]], None]
+
+
 @dataclass
 class BatchOutcome:
     """Per input index: the issued certificate or the refusal."""
@@ -135,7 +155,11 @@ class DeviceBatchIssuer:
         actor: str,
         *,
         chunk: int = DEFAULT_CHUNK,
+        on_refused: RefusedHook | None = None,
+        on_chunk_stored: StoredHook | None = None,
     ) -> None:
+        self._on_refused = on_refused
+        self._on_chunk_stored = on_chunk_stored
         self._store = store
         self._clock = clock
         self._pool = pool
@@ -154,26 +178,68 @@ class DeviceBatchIssuer:
             for start in range(0, len(csrs), self._chunk)
         ]
         signing: deque[tuple[list[_Prepared], list[int], Future[list[bytes]]]] = deque()
-        for future in prepared_futures:
-            prepared: list[_Prepared] = []
-            for item in future.result():
-                if isinstance(item, Refused):
-                    results[item.index] = item
-                else:
-                    prepared.append(item)
-            if prepared:
-                intents = self._record_intents(prepared, label)
-                tbs_list = [p.tbs for p in prepared]
-                signing.append((prepared, intents, self._pool.submit(sign_tbs_list, tbs_list)))
-            while signing and signing[0][2].done():
-                self._store_chunk(*_resolve(signing.popleft()), now, results, label)
-        while signing:
-            self._store_chunk(*_resolve(signing.popleft()), now, results, label)
+        try:
+            for future in prepared_futures:
+                prepared: list[_Prepared] = []
+                refused: list[Refused] = []
+                for item in future.result():
+                    if isinstance(item, Refused):
+                        results[item.index] = item
+                        refused.append(item)
+                    else:
+                        prepared.append(item)
+                if prepared:
+                    intents = self._record_intents(prepared, refused, label)
+                    tbs_list = [p.tbs for p in prepared]
+                    signing.append((prepared, intents, self._pool.submit(sign_tbs_list, tbs_list)))
+                elif refused and self._on_refused is not None:
+                    with self._store.transaction() as tx:
+                        self._on_refused(tx, refused)
+                # A chunk leaves the queue only once stored: what is queued is never stored.
+                while signing and signing[0][2].done():
+                    self._store_chunk(*_resolve(signing[0]), now, results, label)
+                    signing.popleft()
+            while signing:
+                self._store_chunk(*_resolve(signing[0]), now, results, label)
+                signing.popleft()
+        except BaseException:
+            for pending in prepared_futures:
+                pending.cancel()
+            self._abandon([intent for _, intents, _ in signing for intent in intents], label)
+            raise
         return BatchOutcome(results)
 
-    def _record_intents(self, prepared: list[_Prepared], label: str) -> list[int]:
+    def _abandon(self, intents: list[int], label: str) -> None:
+        """Abandon intents whose certificates this run will never store (R-CA-4).
+
+        Conditional on the intent still being pending, so an intent whose store transaction
+        did commit is left alone. If this fails too, ``recover_intents`` does it later.
+        """
+        if not intents:
+            return
+        try:
+            with self._store.transaction() as tx:
+                tx.finish_intents(intents, "abandoned", self._clock.now())
+                tx.audit(
+                    self._actor,
+                    "issuance.abandoned",
+                    f"batch:{label}" if label else "batch",
+                    {
+                        "authority": self._authority.name,
+                        "count": len(intents),
+                        "intents": intents,
+                    },
+                )
+        except SmkiError as error:
+            log.warning("could not abandon %d unstored intents: %s", len(intents), error.code)
+
+    def _record_intents(
+        self, prepared: list[_Prepared], refused: list[Refused], label: str
+    ) -> list[int]:
         items = [(p.serial, str(CertKind.DEVICE), hashlib.sha256(p.tbs).digest()) for p in prepared]
         with self._store.transaction() as tx:
+            if refused and self._on_refused is not None:
+                self._on_refused(tx, refused)
             intents = tx.reserve_intents(self._authority.authority_id, items, self._clock.now())
             tx.audit(
                 self._actor,
@@ -225,6 +291,10 @@ class DeviceBatchIssuer:
                     "serials": [serial_hex(p.serial) for p in prepared],
                 },
             )
+            if self._on_chunk_stored is not None:
+                self._on_chunk_stored(
+                    tx, [(p.index, i) for p, i in zip(prepared, ids, strict=True)]
+                )
         hit("batch.after-chunk-stored")
         for p, certificate_id, der in zip(prepared, ids, certificates, strict=True):
             results[p.index] = Issued(certificate_id, p.serial, der)

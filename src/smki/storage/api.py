@@ -204,7 +204,106 @@ class RegistrationTransaction(Protocol):
         ...
 
 
-class Transaction(RegistrationTransaction, Protocol):
+@dataclass(frozen=True)
+class BatchRow:
+    """A Batched CSR (R-SI-2): who sent it, when it is due, and how far issuance got."""
+
+    id: str  # a random UUID
+    env: str
+    party_id: int
+    aro_id: int
+    state: str  # "accepted" | "issuing" | "done" | "failed"
+    count: int
+    received_at: dt.datetime
+    deadline: dt.datetime
+    completed_at: dt.datetime | None
+    lease_owner: str | None
+    lease_until: dt.datetime | None
+
+
+@dataclass(frozen=True)
+class BatchItemRow:
+    """One CSR of a batch at its input position ``idx`` (0-based), and its outcome if any."""
+
+    batch_id: str
+    idx: int
+    csr: bytes
+    certificate_id: int | None
+    error_code: str | None
+    error_detail: str | None
+
+
+@dataclass(frozen=True)
+class BatchItemError:
+    """The precise refusal of one CSR of a batch (R-SI-2, R-SI-3)."""
+
+    index: int
+    code: str
+    detail: str
+
+
+class BatchTransaction(Protocol):
+    """Batched CSRs and their items (R-SI-2)."""
+
+    def add_batch(
+        self,
+        batch_id: str,
+        env: str,
+        party_id: int,
+        aro_id: int,
+        received_at: dt.datetime,
+        deadline: dt.datetime,
+        csrs: Sequence[bytes],
+    ) -> BatchRow:
+        """Store an accepted batch and its items (bulk insert) in state "accepted"."""
+        ...
+
+    def batch(self, batch_id: str) -> BatchRow | None: ...
+    def claim_batch(
+        self, owner: str, until: dt.datetime, now: dt.datetime, *, env: str | None = None
+    ) -> BatchRow | None:
+        """Lease the oldest "accepted" or "issuing" batch whose lease is free or past, set it
+        "issuing"; None if there is none. Two processes never claim the same batch."""
+        ...
+
+    def renew_lease(self, batch_id: str, owner: str, until: dt.datetime) -> bool:
+        """Conditional: False unless ``owner`` holds the lease of an unfinished batch."""
+        ...
+
+    def unfinished_batches(self, env: str | None = None) -> list[BatchRow]:
+        """Batches "accepted" or "issuing", oldest first (leases and queue depth)."""
+        ...
+
+    def open_items(self, batch_id: str, limit: int, *, after: int = -1) -> list[BatchItemRow]:
+        """Items with neither certificate nor error, ``idx > after``, in idx order."""
+        ...
+
+    def set_item_results(self, batch_id: str, results: Sequence[tuple[int, int]]) -> None:
+        """Record (idx, certificate_id) for open items; Conflict if one is not open."""
+        ...
+
+    def set_item_errors(self, batch_id: str, errors: Sequence[tuple[int, str, str]]) -> None:
+        """Record (idx, code, detail) for open items; Conflict if one is not open."""
+        ...
+
+    def finish_batch(self, batch_id: str, state: str, at: dt.datetime) -> bool:
+        """Conditional: set "done" or "failed" and release the lease; False if finished."""
+        ...
+
+    def batch_counts(self, batch_id: str) -> tuple[int, int, int]:
+        """(issued, failed, open) items."""
+        ...
+
+    def batch_errors(self, batch_id: str) -> list[BatchItemError]:
+        """The items refused, in idx order."""
+        ...
+
+    def batch_certificates(self, batch_id: str) -> list[bytes]:
+        """The DER of the certificates issued for the batch, in idx order."""
+        ...
+
+
+class Transaction(RegistrationTransaction, BatchTransaction, Protocol):
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
         """Append a hash-chained event; returns its sequence number."""

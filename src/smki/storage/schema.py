@@ -278,3 +278,44 @@ token_ids = sa.Table(
     sa.Column("jti", sa.String(TOKEN_ID_MAX_LENGTH), primary_key=True),
     sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
 )
+
+
+# -- batched CSRs (R-SI-2) --------------------------------------------------------------------
+
+#: The states of a batch: accepted at intake, issuing while a runner holds its lease, then done
+#: (every item has a certificate or an error) or failed (an internal error stopped it).
+BATCH_STATES = ("accepted", "issuing", "done", "failed")
+
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("id", sa.Text, primary_key=True),  # a random UUID, so ids reveal no volume
+    sa.Column("env", sa.Text, nullable=False),
+    sa.Column("party_id", Id, sa.ForeignKey("parties.id"), nullable=False, index=True),
+    sa.Column("aro_id", Id, sa.ForeignKey("officers.id"), nullable=False),
+    sa.Column("state", sa.Text, nullable=False, index=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("received_at", UtcDateTime, nullable=False),
+    sa.Column("deadline", UtcDateTime, nullable=False),
+    sa.Column("completed_at", UtcDateTime, nullable=True),
+    # Which runner works on the batch, and until when its claim holds without renewal.
+    sa.Column("lease_owner", sa.Text, nullable=True),
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    sa.CheckConstraint("state IN ('accepted', 'issuing', 'done', 'failed')", name="state"),
+)
+
+#: One row per CSR of a batch, in input order. An item is open until it has either a
+#: certificate or an error, never both; a certificate answers at most one item.
+batch_items = sa.Table(
+    "batch_items",
+    metadata,
+    sa.Column("batch_id", sa.Text, sa.ForeignKey("batches.id"), nullable=False),
+    sa.Column("idx", sa.Integer, nullable=False),
+    sa.Column("csr", sa.LargeBinary, nullable=False),
+    sa.Column("certificate_id", Id, sa.ForeignKey("certificates.id"), nullable=True),
+    sa.Column("error_code", sa.Text, nullable=True),
+    sa.Column("error_detail", sa.Text, nullable=True),
+    sa.PrimaryKeyConstraint("batch_id", "idx"),
+    sa.UniqueConstraint("certificate_id"),
+    sa.CheckConstraint("certificate_id IS NULL OR error_code IS NULL", name="one_outcome"),
+)

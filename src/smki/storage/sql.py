@@ -27,6 +27,7 @@ from smki.storage.api import AuditRow, AuthorityRow, Transaction
 from smki.storage.engine import BEGIN_OPTION, make_engine, translated_errors
 from smki.storage.migrate import upgrade
 from smki.storage.sql_base import audit_row, authority_not_found, authority_row
+from smki.storage.sql_batches import BatchSql
 from smki.storage.sql_issuance import IssuanceSql
 from smki.storage.sql_registration import RegistrationSql
 from smki.storage.sql_revocation import RevocationSql
@@ -131,11 +132,11 @@ def _rollback_quietly(conn: sa.Connection) -> None:
         log.warning("rollback failed: %s", type(exc).__name__)
 
 
-class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql):
+class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql):
     """``Transaction`` over one open connection inside a database transaction.
 
-    Issuance, revocation and registration live in their own modules; the audit log, meta and
-    authorities are here.
+    Issuance, revocation, registration and batches live in their own modules; the audit log,
+    meta and authorities are here.
     """
 
     # -- audit (R-X-1) ----------------------------------------------------------------------

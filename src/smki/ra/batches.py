@@ -1,0 +1,518 @@
+"""Batched CSRs (R-SI-2): intake, then issuance by a runner that survives crashes.
+
+Intake (``submit_batch``) accepts or refuses the upload whole — size, format, authorisation —
+and stores the batch, every CSR and the audit event in one transaction; the response is due
+by the SEC deadline (``smki.calendar.batch_deadline``). Nothing is stored for a refusal.
+
+A ``BatchRunner`` then leases one batch at a time and issues its open items on the signing
+pool with ``DeviceBatchIssuer``. Each item's outcome is written in the transaction that stores
+its certificate (or records its refusal), and only an open item can take one. So a crash at
+any point leaves every item with one stored certificate or open: on restart the pending
+intents are abandoned (``recover_intents``) and the open items are issued again. Exactly one
+certificate per CSR, none lost (R-SI-2, R-CA-4).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import datetime as dt
+import hashlib
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Sequence
+from concurrent.futures import BrokenExecutor
+from typing import Final
+
+from cryptography import x509
+
+from smki.ca.authority import LoadedAuthority
+from smki.ca.issuer import recover_intents
+from smki.ca.linting import PreSignLinter
+from smki.ca.pool import SigningPool, default_processes
+from smki.calendar import batch_deadline
+from smki.clock import Clock
+from smki.errors import (
+    Conflict,
+    Forbidden,
+    InputError,
+    KeyStoreError,
+    MalformedInput,
+    NotFound,
+    SmkiError,
+    StorageError,
+)
+from smki.keystore.base import StoreSpec
+from smki.ra.device_batch import DEFAULT_CHUNK, DeviceBatchIssuer, Refused
+from smki.ra.status import load_party, require_authorised
+from smki.storage.api import BatchItemRow, BatchRow, Store, Transaction
+from smki.x509.keys import spki_der
+
+log = logging.getLogger(__name__)
+
+#: R-SI-2: a batch is more than one and at most 50,000 Device CSRs.
+MIN_BATCH: Final = 2
+MAX_BATCH: Final = 50_000
+#: 50,000 PEM Device CSRs take about 30 MiB; anything much larger is not a batch.
+MAX_BODY_BYTES: Final = 40 * 1024 * 1024
+
+_BEGIN: Final = b"-----BEGIN "
+_END: Final = b"-----END "
+_DASHES: Final = b"-----"
+_CSR_LABELS: Final = frozenset({b"CERTIFICATE REQUEST", b"NEW CERTIFICATE REQUEST"})
+
+
+# -- intake -----------------------------------------------------------------------------------
+
+
+def split_pem_csrs(body: bytes) -> list[bytes]:
+    """The DER of each ``CERTIFICATE REQUEST`` block of a concatenated PEM upload.
+
+    Only whitespace may surround the blocks. Refuses the whole upload (InputError):
+    ``too-large`` over 40 MiB, ``batch-too-large`` over 50,000 blocks (counted before any
+    decoding), ``malformed-batch`` naming the first bad block (index from 0). Proof of
+    possession and the Device profile are checked later, per CSR.
+    """
+    if len(body) > MAX_BODY_BYTES:
+        raise InputError(
+            f"a batch upload is at most {MAX_BODY_BYTES // (1024 * 1024)} MiB",
+            code="too-large",
+            rid="R-SI-2",
+        )
+    if body.count(_BEGIN) > MAX_BATCH:
+        raise _too_large()
+    blocks: list[bytes] = []
+    pos = 0
+    while True:
+        start = body.find(_BEGIN, pos)
+        if body[pos : len(body) if start < 0 else start].strip():
+            raise _malformed(len(blocks), "text outside a PEM block")
+        if start < 0:
+            return blocks
+        der, pos = _decode_block(body, start, len(blocks))
+        blocks.append(der)
+
+
+def _decode_block(body: bytes, start: int, index: int) -> tuple[bytes, int]:
+    """The DER of the block starting at ``start``, and where the text after it starts.
+
+    Only ``find`` from left to right: linear in the upload, however it is malformed."""
+    label_end = body.find(_DASHES, start + len(_BEGIN))
+    end = body.find(_END, label_end) if label_end >= 0 else -1
+    end_label_end = body.find(_DASHES, end + len(_END)) if end >= 0 else -1
+    if end_label_end < 0:
+        raise _malformed(index, "an incomplete PEM block")
+    label = body[start + len(_BEGIN) : label_end]
+    if label not in _CSR_LABELS or body[end + len(_END) : end_label_end] != label:
+        raise _malformed(index, "a PEM block that is not a CERTIFICATE REQUEST")
+    text = b"".join(body[label_end + len(_DASHES) : end].split())
+    try:
+        der = base64.b64decode(text, validate=True)
+        x509.load_der_x509_csr(der)
+    except (binascii.Error, ValueError):
+        raise _malformed(index, "a block that is not a PKCS#10 certificate request") from None
+    return der, end_label_end + len(_DASHES)
+
+
+def _malformed(index: int, what: str) -> MalformedInput:
+    return MalformedInput(
+        f"the batch was refused whole: block {index} (counting from 0) is {what}",
+        code="malformed-batch",
+        rid="R-SI-3",
+    )
+
+
+def _too_large() -> InputError:
+    return InputError(
+        f"a batch holds at most {MAX_BATCH:,} CSRs", code="batch-too-large", rid="R-SI-2"
+    )
+
+
+def submit_batch(
+    store: Store, clock: Clock, env: str, party_id: int, aro_id: int, body: bytes
+) -> BatchRow:
+    """Accept a Batched CSR whole, or refuse it whole and store nothing (R-SI-2, R-SI-3).
+
+    The ARO must be a current ARO of the party, and the party an Authorised Subscriber in
+    ``env`` (Forbidden otherwise). The batch, its items and the audit event are one
+    transaction.
+    """
+    csrs = split_pem_csrs(body)
+    if len(csrs) < MIN_BATCH:
+        raise InputError(
+            f"a batch holds at least {MIN_BATCH} CSRs; send one CSR as a single request",
+            code="batch-too-small",
+            rid="R-SI-2",
+        )
+    if len(csrs) > MAX_BATCH:  # pragma: no cover - counted before decoding
+        raise _too_large()
+    batch_id = str(uuid.uuid4())
+    with store.transaction() as tx:
+        _require_entitled(tx, env, party_id, aro_id)
+        received = clock.now()
+        deadline = batch_deadline(received)
+        row = tx.add_batch(batch_id, env, party_id, aro_id, received, deadline, csrs)
+        tx.audit(
+            f"aro:{aro_id}",
+            "batch.accepted",
+            f"batch:{batch_id}",
+            {
+                "env": env,
+                "party": party_id,
+                "count": len(csrs),
+                "deadline": deadline.isoformat(),
+                "sha256": hashlib.sha256(body).hexdigest(),
+            },
+        )
+    return row
+
+
+def _require_entitled(tx: Transaction, env: str, party_id: int, aro_id: int) -> None:
+    party = load_party(tx, party_id)
+    officer = tx.officer(aro_id)
+    if (
+        party.env != env
+        or officer is None
+        or officer.kind != "aro"
+        or officer.party_id != party_id
+        or officer.removed_at is not None
+    ):
+        raise Forbidden(
+            f"officer {aro_id} is not a current ARO of party {party_id} in {env}",
+            code="not-the-party-aro",
+            rid="R-PART-5",
+        )
+    require_authorised(tx, party)
+
+
+# -- issuance ---------------------------------------------------------------------------------
+
+
+def new_owner() -> str:
+    """A lease owner id unique to this runner: host, process and a random part."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+class BatchRunner:
+    """Issues accepted batches of one environment with its Issuing DCA (R-SI-2).
+
+    ``run_until_idle`` works through every claimable batch and returns (tests, tools);
+    ``start``/``stop`` run the same loop in a background thread of a service process. The
+    signing pool is made on first use from ``keystore`` (``processes`` workers, default one
+    per core) unless one is given.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        clock: Clock,
+        authority: LoadedAuthority,
+        linter: PreSignLinter | None,
+        actor: str,
+        *,
+        keystore: StoreSpec | None = None,
+        pool: SigningPool | None = None,
+        processes: int | None = None,
+        chunk: int = DEFAULT_CHUNK,
+        lease: dt.timedelta = dt.timedelta(seconds=60),
+        poll_seconds: float = 2.0,
+        owner: str | None = None,
+    ) -> None:
+        if pool is None and keystore is None:
+            raise ValueError("a BatchRunner needs a signing pool or a key store to make one")
+        self._store = store
+        self._clock = clock
+        self._authority = authority
+        self._env = authority.row.env
+        self._linter = linter
+        self._actor = actor
+        self._keystore = keystore
+        self._pool = pool
+        self._owns_pool = pool is None
+        self._processes = processes or default_processes()
+        self._chunk = chunk
+        self._lease = lease
+        self._poll = poll_seconds
+        self.owner = owner or new_owner()
+        self._stopping = threading.Event()
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._recovered = False
+
+    # -- driving ------------------------------------------------------------------------
+    def run_until_idle(self, *, max_attempts: int = 3) -> int:
+        """Issue every batch that can be claimed now; returns how many were finished.
+
+        A batch left unfinished (lost lease, transient failure) is retried, up to
+        ``max_attempts`` times in this call."""
+        finished = 0
+        attempts: dict[str, int] = {}
+        while not self._stopping.is_set():
+            batch = self.run_once()
+            if batch is None:
+                return finished
+            if batch.state in ("done", "failed"):
+                finished += 1
+                continue
+            attempts[batch.id] = attempts.get(batch.id, 0) + 1
+            if attempts[batch.id] >= max_attempts:
+                return finished
+        return finished
+
+    def run_once(self) -> BatchRow | None:
+        """Claim one batch and work on it; its row afterwards, or None if none was free."""
+        self._recover_if_safe()
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            batch = tx.claim_batch(self.owner, now + self._lease, now, env=self._env)
+            if batch is not None:
+                tx.audit(
+                    self._actor,
+                    "batch.claimed",
+                    f"batch:{batch.id}",
+                    {"owner": self.owner, "until": (now + self._lease).isoformat()},
+                )
+        if batch is None:
+            return None
+        self._work_on(batch)
+        with self._store.transaction() as tx:
+            return tx.batch(batch.id)
+
+    def start(self) -> None:
+        """Settle what a crash left pending (now, in the caller's thread), then run the loop
+        in a daemon thread until ``stop``."""
+        if self._thread is not None:
+            return
+        try:
+            self._recover_if_safe()
+        except SmkiError as error:  # the loop tries again
+            log.warning("batch runner %s: recovery failed at start: %s", self.owner, error.code)
+        self._stopping.clear()
+        self._thread = threading.Thread(
+            target=self._loop, name=f"smki-batches-{self._env}", daemon=True
+        )
+        self._thread.start()
+
+    def wake(self) -> None:
+        """Look for work now rather than at the next poll (a batch was just accepted)."""
+        self._wake.set()
+
+    def stop(self, timeout: float | None = 60.0) -> None:
+        """Finish the slice in hand, give its lease back, and stop; then close the pool."""
+        self._stopping.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+        self.close()
+
+    def close(self) -> None:
+        if self._owns_pool and self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    def _loop(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                busy = self.run_once() is not None
+            except Exception:
+                log.exception("batch runner %s: unexpected error; retrying", self.owner)
+                busy = False
+            if not busy:
+                self._wake.wait(self._poll)
+                self._wake.clear()
+
+    # -- recovery -----------------------------------------------------------------------
+    def _recover_if_safe(self) -> None:
+        """Settle what a crash left pending when no other runner is mid-batch (R-CA-4).
+
+        Needed at start and whenever another runner's lease ran out (it crashed). Pending
+        intents are global, and a live process's are merely in flight: recovering them under
+        it would make it redo its chunk. So recovery waits until no batch is leased by
+        another runner (the leases of a crashed runner run out), and settles only intents
+        older than a lease: a live runner stores each chunk well within its lease, and a
+        single issuance takes seconds at most. (Were one abandoned anyway, its store would be
+        refused and rolled back, and its items issued again: never twice.)
+        """
+        now = self._clock.now()
+        with self._store.transaction() as tx:
+            foreign = [
+                b for b in tx.unfinished_batches() if b.lease_owner not in (None, self.owner)
+            ]
+        if self._recovered and not any(
+            b.lease_until is not None and b.lease_until < now for b in foreign
+        ):
+            return
+        if any(b.lease_until is not None and b.lease_until >= now for b in foreign):
+            return
+        finished, abandoned = recover_intents(
+            self._store, self._clock, self._actor, older_than=self._lease
+        )
+        if finished or abandoned:
+            log.info("recovered intents: %d finished, %d abandoned", finished, abandoned)
+        self._recovered = True
+
+    # -- one batch ----------------------------------------------------------------------
+    def _work_on(self, batch: BatchRow) -> None:
+        try:
+            self._issue(batch)
+        except Conflict as error:
+            # Lost the lease, or an item or intent was settled under us: our transaction
+            # was rolled back, so the open items stay open for whoever holds the batch.
+            log.warning("batch %s: %s; leaving it open", batch.id, error.code)
+            self._release(batch)
+        except (StorageError, KeyStoreError, BrokenExecutor) as error:
+            log.warning("batch %s: transient failure (%s); will retry", batch.id, error)
+            if isinstance(error, BrokenExecutor):
+                self.close()
+            self._release(batch)
+            self._stopping.wait(self._poll)
+        except Exception:
+            log.exception("batch %s: internal error", batch.id)
+            self._fail(batch)
+
+    def _issue(self, batch: BatchRow) -> None:
+        refusal = self._entitlement_refusal(batch)
+        for _ in range(3):
+            after = -1
+            while not self._stopping.is_set():
+                items = self._next_items(batch, after)
+                if not items:
+                    break
+                if refusal is None:
+                    self._issue_items(batch, items)
+                else:
+                    self._refuse_items(batch, items, refusal)
+                after = items[-1].idx
+            if self._stopping.is_set():
+                self._release(batch)
+                return
+            if self._finish(batch):
+                return
+        self._release(batch)
+
+    def _entitlement_refusal(self, batch: BatchRow) -> str | None:
+        """Why the batch's party may no longer be issued certificates, or None (R-PART-2)."""
+        with self._store.transaction() as tx:
+            try:
+                require_authorised(tx, load_party(tx, batch.party_id))
+            except (Forbidden, NotFound) as error:
+                return error.detail
+        return None
+
+    def _next_items(self, batch: BatchRow, after: int) -> list[BatchItemRow]:
+        limit = self._chunk * max(2, self._processes) * 2
+        with self._store.transaction() as tx:
+            self._renew(tx, batch)
+            return tx.open_items(batch.id, limit, after=after)
+
+    def _renew(self, tx: Transaction, batch: BatchRow) -> None:
+        if not tx.renew_lease(batch.id, self.owner, self._clock.now() + self._lease):
+            raise Conflict(f"the lease on batch {batch.id} was lost", code="batch-lease-lost")
+
+    def _issue_items(self, batch: BatchRow, items: Sequence[BatchItemRow]) -> None:
+        indices = [item.idx for item in items]
+
+        def on_refused(tx: Transaction, refused: Sequence[Refused]) -> None:
+            self._renew(tx, batch)
+            errors = [(indices[r.index], r.code, r.detail) for r in refused]
+            tx.set_item_errors(batch.id, errors)
+            tx.audit(
+                self._actor,
+                "batch.items-refused",
+                f"batch:{batch.id}",
+                {"items": [[idx, code] for idx, code, _ in errors]},
+            )
+
+        def on_chunk_stored(tx: Transaction, stored: Sequence[tuple[int, int]]) -> None:
+            self._renew(tx, batch)
+            tx.set_item_results(batch.id, [(indices[i], certificate) for i, certificate in stored])
+
+        issuer = DeviceBatchIssuer(
+            self._store,
+            self._clock,
+            self._signing_pool(),
+            self._authority.signing,
+            self._authority.context,
+            self._linter,
+            self._actor,
+            chunk=self._chunk,
+            on_refused=on_refused,
+            on_chunk_stored=on_chunk_stored,
+        )
+        issuer.run([item.csr for item in items], label=batch.id)
+
+    def _refuse_items(self, batch: BatchRow, items: Sequence[BatchItemRow], why: str) -> None:
+        with self._store.transaction() as tx:
+            self._renew(tx, batch)
+            tx.set_item_errors(
+                batch.id, [(item.idx, "not-authorised-subscriber", why) for item in items]
+            )
+            tx.audit(
+                self._actor,
+                "batch.items-refused",
+                f"batch:{batch.id}",
+                {"code": "not-authorised-subscriber", "count": len(items)},
+            )
+
+    def _finish(self, batch: BatchRow) -> bool:
+        """Mark the batch done if no item is open; False if some still are."""
+        with self._store.transaction() as tx:
+            self._renew(tx, batch)
+            issued, failed, still_open = tx.batch_counts(batch.id)
+            if still_open:
+                return False
+            if tx.finish_batch(batch.id, "done", self._clock.now()):
+                tx.audit(
+                    self._actor,
+                    "batch.done",
+                    f"batch:{batch.id}",
+                    {"issued": issued, "failed": failed, "owner": self.owner},
+                )
+        return True
+
+    def _fail(self, batch: BatchRow) -> None:
+        """An internal error: the open items are answered ``internal-error``, the batch
+        ``failed`` (the subscriber resubmits them)."""
+        try:
+            with self._store.transaction() as tx:
+                open_items = tx.open_items(batch.id, batch.count)
+                tx.set_item_errors(
+                    batch.id,
+                    [
+                        (i.idx, "internal-error", "the CSR could not be processed; resubmit it")
+                        for i in open_items
+                    ],
+                )
+                if tx.finish_batch(batch.id, "failed", self._clock.now()):
+                    issued, failed, _ = tx.batch_counts(batch.id)
+                    tx.audit(
+                        self._actor,
+                        "batch.failed",
+                        f"batch:{batch.id}",
+                        {"issued": issued, "failed": failed, "owner": self.owner},
+                    )
+        except SmkiError as error:
+            log.warning("batch %s: could not record its failure: %s", batch.id, error.code)
+
+    def _release(self, batch: BatchRow) -> None:
+        """Give the lease back so that another runner (or this one) resumes at once."""
+        try:
+            with self._store.transaction() as tx:
+                tx.renew_lease(batch.id, self.owner, self._clock.now() - dt.timedelta(seconds=1))
+        except SmkiError as error:
+            log.warning("batch %s: could not release its lease: %s", batch.id, error.code)
+
+    def _signing_pool(self) -> SigningPool:
+        if self._pool is None:
+            assert self._keystore is not None
+            self._pool = SigningPool(
+                self._keystore,
+                self._authority.row.key_label,
+                spki_der(self._authority.signing.public_key),
+                self._processes,
+            )
+        return self._pool
