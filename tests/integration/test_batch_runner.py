@@ -26,7 +26,8 @@ from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from smki.clock import FixedClock
 from smki.errors import Forbidden, InputError
 from smki.profiles.kinds import Environment, Pki
-from smki.ra.batches import MAX_BATCH, BatchRunner, submit_batch
+from smki.ra.batch_intake import MAX_BATCH, submit_batch
+from smki.ra.batches import BatchRunner
 from smki.storage.api import BatchRow, Transaction
 from smki.wiring import Services, open_services
 from smki.x509.roles import RemotePartyRole
@@ -320,6 +321,8 @@ def test_sigkill_mid_batch_resumes_without_duplicates_or_losses(
         after_kill = tx.batch(row.id)
         assert after_kill is not None and after_kill.state == "issuing"
         assert _device_count(tx) - devices_before == chunk
+        # Whether a later chunk had recorded its intents before the kill depends on timing.
+        in_flight = len(tx.pending_intents())
     audit = smki.subprocess("audit", "verify", *smki.h)
     assert audit.returncode == 0, audit.stderr
 
@@ -339,7 +342,7 @@ def test_sigkill_mid_batch_resumes_without_duplicates_or_losses(
     assert len(ders) == count and len(set(ders)) == count
     assert [_public_key(d, csr=False) for d in ders] == [_public_key(c, csr=True) for c in csrs]
     abandoned = [e for e in services.store.audit_events() if "abandoned" in e.action]
-    assert abandoned, "the killed runner's in-flight intents were abandoned on restart"
+    assert len(abandoned) == in_flight, "every in-flight intent of the killed runner abandoned"
     audit = smki.subprocess("audit", "verify", *smki.h)
     assert audit.returncode == 0, audit.stderr
 

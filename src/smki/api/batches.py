@@ -48,7 +48,8 @@ from smki.ca.pool import default_processes
 from smki.errors import Conflict, Forbidden, NotFound
 from smki.profiles.kinds import Pki
 from smki.ra.authentication import AuthenticatedAro
-from smki.ra.batches import MAX_BODY_BYTES, BatchRunner, submit_batch
+from smki.ra.batch_intake import MAX_BODY_BYTES, submit_batch
+from smki.ra.batches import BatchRunner
 from smki.storage.api import BatchItemError, BatchRow
 
 log = logging.getLogger("smki.api")
