@@ -191,7 +191,11 @@ class IssuanceSql(SqlBase):
                     t.issuance_intents.c.authority_id,
                     t.issuance_intents.c.serial,
                     t.issuance_intents.c.state,
-                ).where(t.issuance_intents.c.id.in_(chunk))
+                )
+                .where(t.issuance_intents.c.id.in_(chunk))
+                # Locked until commit, so a concurrent recovery cannot abandon an intent
+                # between this check and the certificate's insert (SQLite: BEGIN IMMEDIATE).
+                .with_for_update()
             ):
                 found[int(row.id)] = row
         for r in rows:
