@@ -38,32 +38,26 @@ def test_bad_csr_is_refused_with_its_code(ready: Smki, tmp_path: Path, case: str
     assert _counts(ready) == before
 
 
-def test_unknown_role_is_refused(ready: Smki, tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("role", "subject_role", "code"),
+    [
+        ("99", RemotePartyRole.SUPPLIER, "unknown-role"),
+        ("03", RemotePartyRole.SUPPLIER, "role-mismatch"),
+        (None, RemotePartyRole.ISSUING_AUTHORITY, "role-not-issuable"),
+    ],
+)
+def test_role_refusals(
+    ready: Smki, tmp_path: Path, role: str | None, subject_role: RemotePartyRole, code: str
+) -> None:
+    """An unknown --role, a --role that disagrees with the CSR's OU, a CA role (R-PROF-24)."""
     csr = tmp_path / "org.csr"
-    csr.write_bytes(organisation_csr(RemotePartyRole.SUPPLIER, EUI))
+    csr.write_bytes(organisation_csr(subject_role, EUI))
     before = _counts(ready)
-    outcome = ready("ca", "issue", *ready.h, "--csr", str(csr), "--role", "99")
+    extra = ("--role", role) if role is not None else ()
+    outcome = ready("ca", "issue", *ready.h, "--csr", str(csr), *extra)
     assert outcome.exit_code == 2
-    assert "error: unknown-role:" in outcome.stderr
+    assert f"error: {code}:" in outcome.stderr
     assert _counts(ready) == before
-
-
-def test_role_must_agree_with_the_csr(ready: Smki, tmp_path: Path) -> None:
-    csr = tmp_path / "org.csr"
-    csr.write_bytes(organisation_csr(RemotePartyRole.SUPPLIER, EUI))
-    before = _counts(ready)
-    outcome = ready("ca", "issue", *ready.h, "--csr", str(csr), "--role", "03")
-    assert outcome.exit_code == 2
-    assert "error: role-mismatch:" in outcome.stderr
-    assert _counts(ready) == before
-
-
-def test_ca_roles_are_not_issued_to_subscribers(ready: Smki, tmp_path: Path) -> None:
-    csr = tmp_path / "org.csr"
-    csr.write_bytes(organisation_csr(RemotePartyRole.ISSUING_AUTHORITY, EUI))
-    outcome = ready("ca", "issue", *ready.h, "--csr", str(csr))
-    assert outcome.exit_code == 2
-    assert "error: role-not-issuable:" in outcome.stderr
 
 
 def test_missing_csr_file(ready: Smki, tmp_path: Path) -> None:

@@ -68,20 +68,15 @@ def device(
     hardware: HardwareModuleName,
 ) -> TbsFields:
     """Device Certificate: empty subject, KU, SKI, SAN, CP, AKI; never expires (R-PROF-10…13)."""
-    return TbsFields(
-        serial=serial,
-        issuer=issuer.name,
-        not_before=not_before,
-        not_after=NO_EXPIRY,
-        subject=_EMPTY_NAME_DER,
-        spki=key.spki,
-        extensions=(
-            _usage_extension(usage),
-            ext.subject_key_identifier(key.key_id),
-            ext.device_subject_alt_name(hardware),
-            ext.certificate_policies(issuer.policy),
-            ext.authority_key_identifier(issuer.key_id),
-        ),
+    return _end_entity(
+        issuer,
+        serial,
+        not_before,
+        NO_EXPIRY,
+        _EMPTY_NAME_DER,
+        key,
+        (_usage_extension(usage),),
+        after_key_id=(ext.device_subject_alt_name(hardware),),
     )
 
 
@@ -218,8 +213,10 @@ def _end_entity(
     subject: bytes,
     key: SubjectKey,
     leading: tuple[bytes, ...],
+    *,
+    after_key_id: tuple[bytes, ...] = (),
 ) -> TbsFields:
-    """The end-entity layout: the kind's own extensions, then SKI, CP, AKI."""
+    """The end-entity layout: the kind's own extensions, SKI, [the device SAN], CP, AKI."""
     return TbsFields(
         serial=serial,
         issuer=issuer.name,
@@ -230,6 +227,7 @@ def _end_entity(
         extensions=(
             *leading,
             ext.subject_key_identifier(key.key_id),
+            *after_key_id,
             ext.certificate_policies(issuer.policy),
             ext.authority_key_identifier(issuer.key_id),
         ),
