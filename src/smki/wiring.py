@@ -61,6 +61,7 @@ class Services:
     actor: str
     _keystore: KeyStore | None = field(default=None, repr=False)
     _secret: bytes | None = field(default=None, repr=False)
+    _linters: dict[Environment, ProfileLinter] = field(default_factory=dict, repr=False)
 
     @property
     def home(self) -> Path:
@@ -79,8 +80,11 @@ class Services:
         return keystore_spec(self.settings.keystore, self._secret)
 
     def linter(self, env: Environment) -> PreSignLinter:
-        policies = frozenset(p.dotted_string for p in self.config.env(env).policies.values())
-        return ProfileLinter(policies)
+        """One linter per environment and process, so that its shape cache is shared."""
+        if env not in self._linters:
+            policies = frozenset(p.dotted_string for p in self.config.env(env).policies.values())
+            self._linters[env] = ProfileLinter(policies)
+        return self._linters[env]
 
     def environments(self) -> list[Environment]:
         with self.store.transaction() as tx:
