@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rich.console import Console
 from rich.table import Table
 
+from smki.ca.authority import LoadedAuthority
 from smki.ca.serials import parse_serial_hex
 from smki.cli.errors import cli_errors
 from smki.cli.options import EnvOption, HomeOption
@@ -107,7 +108,7 @@ def revoke(
         environment = services.choose_environment(env)
         services.recover()
 
-        def load(tx: Transaction, name: str):  # type: ignore[no-untyped-def]
+        def load(tx: Transaction, name: str) -> LoadedAuthority:
             return services.authority(tx, environment, name)
 
         result = revoke_certificate(
