@@ -21,7 +21,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from smki.api import duplicates
 from smki.api.auth import AroDep
 from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
@@ -29,6 +28,7 @@ from smki.api.runtime import Runtime, RuntimeDep
 from smki.ca.issuer import Issued
 from smki.ca.serials import serial_hex
 from smki.errors import InputError, SmkiError
+from smki.ra import duplicates
 from smki.ra.authentication import AuthenticatedAro
 from smki.ra.csr import check_csr
 from smki.ra.direct import issue_request
