@@ -8,7 +8,5 @@ from typing import NewType
 Serial = NewType("Serial", int)
 #: An EUI-64 entity or device identifier, 8 octets.
 EntityId = NewType("EntityId", bytes)
-#: Name of a certification authority within one environment, e.g. "issuing-oca".
-CaName = NewType("CaName", str)
 #: Label of a key in a key store.
 KeyLabel = NewType("KeyLabel", str)

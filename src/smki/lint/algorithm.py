@@ -15,8 +15,8 @@ from smki.lint.finding import ALL_KINDS, SMKI_KINDS, CertKind
 from smki.lint.raw import Tlv, children
 from smki.x509 import der
 from smki.x509.oids import EC_PUBLIC_KEY, ECDSA_WITH_SHA256, PRIME256V1
+from smki.x509.tbs import ECDSA_SHA256_ALGORITHM
 
-ECDSA_SHA256_DER = der.sequence(der.oid(ECDSA_WITH_SHA256.dotted_string))
 _EC_KEY_ALGORITHM_DER = der.sequence(
     der.oid(EC_PUBLIC_KEY.dotted_string), der.oid(PRIME256V1.dotted_string)
 )
@@ -24,7 +24,7 @@ _EC_KEY_ALGORITHM_DER = der.sequence(
 
 def algorithm_problems(algorithm: Tlv, where: str) -> Iterator[str]:
     """Why an AlgorithmIdentifier is not ecdsa-with-SHA256 with absent parameters."""
-    if algorithm.encoded == ECDSA_SHA256_DER:
+    if algorithm.encoded == ECDSA_SHA256_ALGORITHM:
         return
     parts = children(algorithm.value)
     if not parts or parts[0].tag != der.OID:
@@ -83,7 +83,7 @@ def parseable(ctx: CertContext) -> Iterator[str]:
     # the other lints still ran on a normalised copy (see context.parse_leniently).
     raw = ctx.raw
     signature_clean = (
-        raw.tbs_signature.encoded == ECDSA_SHA256_DER == raw.signature_algorithm.encoded
+        raw.tbs_signature.encoded == ECDSA_SHA256_ALGORITHM == raw.signature_algorithm.encoded
     )
     if ctx.cert is None:
         yield f"the certificate cannot be parsed: {ctx.parse_problem}"

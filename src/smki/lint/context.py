@@ -28,6 +28,7 @@ from smki.lint.raw import (
 )
 from smki.x509 import der
 from smki.x509.oids import ECDSA_WITH_SHA256, HARDWARE_MODULE_NAME, UNIQUE_IDENTIFIER
+from smki.x509.tbs import ECDSA_SHA256_ALGORITHM
 
 ORGANIZATIONAL_UNIT = "2.5.4.11"
 COMMON_NAME = "2.5.4.3"
@@ -129,9 +130,6 @@ def detect_kind(raw: RawCertificate) -> CertKind:
     return CertKind.UNKNOWN
 
 
-_ECDSA_SHA256_ABSENT = der.sequence(der.oid(ECDSA_WITH_SHA256.dotted_string))
-
-
 def _is_ecdsa_sha256_with_parameters(algorithm: Tlv) -> bool:
     parts = children(algorithm.value)
     return (
@@ -149,9 +147,9 @@ def _without_signature_parameters(raw: RawCertificate) -> bytes:
     fields = children(raw.tbs.value)
     index = 2 if fields[0].tag == CONTEXT_0 else 1  # signature follows [version,] serial
     parts = [f.encoded for f in fields]
-    parts[index] = _ECDSA_SHA256_ABSENT
+    parts[index] = ECDSA_SHA256_ALGORITHM
     tbs = der.tlv(der.SEQUENCE, b"".join(parts))
-    return der.sequence(tbs, _ECDSA_SHA256_ABSENT, raw.signature.encoded)
+    return der.sequence(tbs, ECDSA_SHA256_ALGORITHM, raw.signature.encoded)
 
 
 def _load(data: bytes) -> tuple[x509.Certificate | None, str | None]:

@@ -13,11 +13,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from smki.x509 import der
+from smki.x509.oids import ECDSA_WITH_SHA256
 from smki.x509.timeenc import encode_time
 
 _VERSION_3 = der.context(0, der.integer(2))
 #: AlgorithmIdentifier ecdsa-with-SHA256 with absent parameters (R-PROF-1).
-ECDSA_SHA256_ALGORITHM = der.sequence(der.oid("1.2.840.10045.4.3.2"))
+ECDSA_SHA256_ALGORITHM = der.sequence(der.oid(ECDSA_WITH_SHA256.dotted_string))
 #: A syntactically valid stand-in signature for the linted pre-certificate.
 PLACEHOLDER_SIGNATURE = der.sequence(der.integer(1), der.integer(1))
 
