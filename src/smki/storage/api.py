@@ -303,7 +303,172 @@ class BatchTransaction(Protocol):
         ...
 
 
-class Transaction(RegistrationTransaction, BatchTransaction, Protocol):
+#: Repository statuses (R-REP-2), derived in this order of precedence: revoked, suspended,
+#: expired, in-use.
+CERTIFICATE_STATUSES = ("in-use", "revoked", "suspended", "expired")
+
+
+@dataclass(frozen=True)
+class CertificateFilter:
+    """What a repository search asks for (R-REP-2); None means any. All in one environment."""
+
+    serial: int | None = None
+    eui: bytes | None = None  # subject uniqueIdentifier or SAN hwSerialNum
+    role: int | None = None
+    key_usage: str | None = None  # "ds" | "ka" | …
+    status: str | None = None  # one of CERTIFICATE_STATUSES
+    authority_id: int | None = None  # the issuer
+    kind: str | None = None
+
+
+@dataclass(frozen=True)
+class RevocationRow:
+    certificate_id: int
+    reason: str
+    revoked_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class SuspensionRow:
+    """A suspension of the use of a certificate by the SMKI PMA (R-GOV-3)."""
+
+    id: int
+    certificate_id: int
+    decision: str
+    suspended_by: str
+    suspended_at: dt.datetime
+    lifted_by: str | None
+    lifted_at: dt.datetime | None
+    lift_decision: str | None
+
+
+@dataclass(frozen=True)
+class DocumentRow:
+    """One version of an SMKI document (R-DOC-1, R-DOC-2). ``content`` is empty when the row
+    was read as a listing."""
+
+    id: int
+    env: str
+    kind: str
+    version: int
+    title: str
+    media_type: str
+    sha256: bytes
+    size: int
+    confidential: bool
+    approved_by: str
+    published_at: dt.datetime
+    published_by: str
+    content: bytes = b""
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """A repository sign-in (R-REP-3); the secret itself is never stored."""
+
+    token_hash: bytes
+    env: str
+    officer_id: int
+    party_id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    ended_at: dt.datetime | None
+
+
+class RepositoryTransaction(Protocol):
+    """The SMKI Repository's reads and its few writes (R-REP-1..6, R-DOC-1, R-GOV-3)."""
+
+    def find_certificates(
+        self,
+        env: str,
+        wanted: CertificateFilter,
+        now: dt.datetime,
+        *,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[CertificateRow]:
+        """Certificates matching ``wanted`` with id > ``after_id``, by id, at most ``limit``.
+        The status filter is evaluated at ``now``."""
+        ...
+
+    def certificates_created(
+        self, env: str, since: dt.datetime | None, until: dt.datetime, *, after_id: int, limit: int
+    ) -> list[CertificateRow]:
+        """Certificates stored in [since, until) (all before ``until`` when since is None)."""
+        ...
+
+    def revocations_of(self, certificate_ids: Sequence[int]) -> dict[int, RevocationRow]: ...
+    def revocations_between(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[tuple[CertificateRow, RevocationRow]]: ...
+
+    def suspended_ids(self, certificate_ids: Sequence[int]) -> set[int]:
+        """Which of these certificates have a suspension not yet lifted (R-GOV-3)."""
+        ...
+
+    def suspend_certificate(
+        self, certificate_id: int, decision: str, by: str, at: dt.datetime
+    ) -> int | None:
+        """A new active suspension's id; None if one is already active."""
+        ...
+
+    def lift_suspension(
+        self, certificate_id: int, decision: str, by: str, at: dt.datetime
+    ) -> bool:
+        """Conditional: False if the certificate has no active suspension."""
+        ...
+
+    def suspensions(self, certificate_id: int) -> list[SuspensionRow]: ...
+
+    def crls(self, authority_id: int, list_kind: str) -> list[CrlRow]:
+        """Every list issued, by number (``der`` left empty: a listing)."""
+        ...
+
+    def crl_by_number(self, authority_id: int, list_kind: str, number: int) -> CrlRow | None: ...
+    def crls_between(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[CrlRow]: ...
+
+    def add_document(
+        self,
+        env: str,
+        kind: str,
+        title: str,
+        media_type: str,
+        content: bytes,
+        confidential: bool,
+        approved_by: str,
+        by: str,
+        at: dt.datetime,
+    ) -> DocumentRow:
+        """The next version of ``kind`` in ``env`` (1 for the first)."""
+        ...
+
+    def documents(self, env: str, kind: str | None = None) -> list[DocumentRow]:
+        """Every version (without content), by kind then version."""
+        ...
+
+    def document(self, env: str, kind: str, version: int | None = None) -> DocumentRow | None:
+        """One version with its content; the latest when ``version`` is None."""
+        ...
+
+    def add_session(
+        self,
+        token_hash: bytes,
+        env: str,
+        officer_id: int,
+        party_id: int,
+        at: dt.datetime,
+        expires_at: dt.datetime,
+    ) -> None: ...
+    def session(self, token_hash: bytes) -> SessionRow | None: ...
+    def end_session(self, token_hash: bytes, at: dt.datetime) -> bool: ...
+    def end_officer_sessions(self, officer_id: int, at: dt.datetime) -> int:
+        """End every open session of an officer (e.g. on removal); how many were open."""
+        ...
+
+
+class Transaction(RegistrationTransaction, BatchTransaction, RepositoryTransaction, Protocol):
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
         """Append a hash-chained event; returns its sequence number."""
@@ -387,6 +552,11 @@ class Store(Protocol):
 
     def transaction(self) -> AbstractContextManager[Transaction]:
         """One use case, committed whole or rolled back whole."""
+        ...
+
+    def reading(self) -> AbstractContextManager[Transaction]:
+        """A consistent snapshot for reads only: it takes no write lock (SQLite) and is
+        READ ONLY (PostgreSQL), so readers never queue behind writers (R-REP-4)."""
         ...
 
     def audit_events(self) -> Iterator[AuditRow]:

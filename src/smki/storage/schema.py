@@ -137,7 +137,8 @@ certificates = sa.Table(
     sa.Column("ski", sa.LargeBinary, nullable=True),
     sa.Column("der", sa.LargeBinary, nullable=False),
     sa.Column("status", sa.Text, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    # Indexed for the repository's daily increments (R-REP-6).
+    sa.Column("created_at", UtcDateTime, nullable=False, index=True),
     sa.Column("intent_id", Id, sa.ForeignKey("issuance_intents.id"), nullable=True),
     # Serials are unique per issuer (R-PROF-3); the database enforces it, not the caller.
     sa.UniqueConstraint("authority_id", "serial"),
@@ -155,7 +156,7 @@ revocations = sa.Table(
         autoincrement=False,
     ),
     sa.Column("reason", sa.Text, nullable=False),
-    sa.Column("revoked_at", UtcDateTime, nullable=False),
+    sa.Column("revoked_at", UtcDateTime, nullable=False, index=True),
 )
 
 crls = sa.Table(
@@ -318,4 +319,56 @@ batch_items = sa.Table(
     sa.PrimaryKeyConstraint("batch_id", "idx"),
     sa.UniqueConstraint("certificate_id"),
     sa.CheckConstraint("certificate_id IS NULL OR error_code IS NULL", name="one_outcome"),
+)
+
+
+# -- repository (R-REP-1..3, R-DOC-1, R-DOC-2, R-GOV-3) ---------------------------------------
+
+#: The SMKI Document Set (R-DOC-1) and the confidential CPSs (R-DOC-2), every version kept.
+documents = sa.Table(
+    "documents",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column("env", sa.Text, nullable=False),
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("media_type", sa.Text, nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("sha256", sa.LargeBinary(32), nullable=False),
+    sa.Column("confidential", sa.Boolean, nullable=False),
+    # The SMKI PMA decision that approved this version (R-DOC-1).
+    sa.Column("approved_by", sa.Text, nullable=False),
+    sa.Column("published_at", UtcDateTime, nullable=False),
+    sa.Column("published_by", sa.Text, nullable=False),
+    sa.UniqueConstraint("env", "kind", "version"),
+)
+
+#: Certificates whose use the SMKI PMA suspended (R-GOV-3); a row is active until lifted.
+certificate_suspensions = sa.Table(
+    "certificate_suspensions",
+    metadata,
+    sa.Column("id", Id, primary_key=True, autoincrement=True),
+    sa.Column(
+        "certificate_id", Id, sa.ForeignKey("certificates.id"), nullable=False, index=True
+    ),
+    sa.Column("decision", sa.Text, nullable=False),
+    sa.Column("suspended_by", sa.Text, nullable=False),
+    sa.Column("suspended_at", UtcDateTime, nullable=False),
+    sa.Column("lifted_by", sa.Text, nullable=True),
+    sa.Column("lifted_at", UtcDateTime, nullable=True),
+    sa.Column("lift_decision", sa.Text, nullable=True),
+)
+
+#: Repository sign-ins (R-REP-3): an ARO token buys a session; only its SHA-256 is kept.
+repository_sessions = sa.Table(
+    "repository_sessions",
+    metadata,
+    sa.Column("token_hash", sa.LargeBinary(32), primary_key=True),
+    sa.Column("env", sa.Text, nullable=False),
+    sa.Column("officer_id", Id, sa.ForeignKey("officers.id"), nullable=False, index=True),
+    sa.Column("party_id", Id, sa.ForeignKey("parties.id"), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=False, index=True),
+    sa.Column("ended_at", UtcDateTime, nullable=True),
 )

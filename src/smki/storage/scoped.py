@@ -26,6 +26,10 @@ class ScopedStore:
 
         return scoped()
 
+    def reading(self) -> AbstractContextManager[Transaction]:
+        """Reads inside the enclosing transaction see its uncommitted writes."""
+        return self.transaction()
+
     def audit_events(self) -> Iterator[AuditRow]:
         return self._parent.audit_events()
 

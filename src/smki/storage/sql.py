@@ -31,6 +31,7 @@ from smki.storage.sql_base import audit_row, authority_not_found, authority_row
 from smki.storage.sql_batches import BatchSql
 from smki.storage.sql_issuance import IssuanceSql
 from smki.storage.sql_registration import RegistrationSql
+from smki.storage.sql_repository import RepositorySql
 from smki.storage.sql_revocation import RevocationSql
 
 log = logging.getLogger(__name__)
@@ -79,6 +80,13 @@ class SqlStore:
         with self._write_lock, self._connection(read_only=False) as conn:
             yield SqlTransaction(conn, self._clock)
 
+    @contextmanager
+    def reading(self) -> Iterator[Transaction]:
+        """A read-only snapshot: no write lock on SQLite (WAL readers never wait for the
+        writer), READ ONLY on PostgreSQL so that a stray write fails loudly (R-REP-4)."""
+        with self._connection(read_only=True) as conn:
+            yield SqlTransaction(conn, self._clock)
+
     def audit_events(self) -> Iterator[AuditRow]:
         """All audit events in sequence order, read a page at a time (R-X-1)."""
         after = 0
@@ -116,7 +124,7 @@ class SqlStore:
         try:
             if read_only:
                 # Readers need no write lock; WAL gives them a consistent snapshot.
-                conn.execution_options(**{BEGIN_OPTION: "DEFERRED"})
+                conn.execution_options(**{BEGIN_OPTION: "DEFERRED", "postgresql_readonly": True})
             with translated_errors():
                 conn.begin()
             try:
@@ -140,7 +148,7 @@ def _rollback_quietly(conn: sa.Connection) -> None:
         log.warning("rollback failed: %s", type(exc).__name__)
 
 
-class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql):
+class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, RepositorySql):
     """``Transaction`` over one open connection inside a database transaction.
 
     Issuance, revocation, registration and batches live in their own modules; the audit log,

@@ -83,7 +83,7 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     upgrade(database_url)
     first = _reflect(database_url)
     upgrade(database_url)
-    assert current_revision(database_url) == head_revision() == "0003"
+    assert current_revision(database_url) == head_revision() == "0004"
     assert _reflect(database_url) == first
 
 

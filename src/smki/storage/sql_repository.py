@@ -1,0 +1,380 @@
+"""The SMKI Repository's storage (R-REP-1..6, R-DOC-1, R-DOC-2, R-GOV-3).
+
+Searches use the indexes on serial, subject EUI-64, role and creation time and page by id
+(keyset pagination), so a page costs the same at the millionth certificate as at the first.
+Status is derived in the query (revoked, then suspended, then expired, else in use), never
+stored twice.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from smki.errors import InputError
+from smki.storage import schema as t
+from smki.storage.api import (
+    CERTIFICATE_STATUSES,
+    CertificateFilter,
+    CertificateRow,
+    CrlRow,
+    DocumentRow,
+    RevocationRow,
+    SessionRow,
+    SuspensionRow,
+)
+from smki.storage.sql_base import SqlBase, certificate_row, chunks, crl_row
+
+_c = t.certificates
+_s = t.certificate_suspensions
+
+
+def _active_suspension() -> sa.Exists:
+    return (
+        sa.select(_s.c.id)
+        .where(_s.c.certificate_id == _c.c.id, _s.c.lifted_at.is_(None))
+        .exists()
+    )
+
+
+def _status_clause(status: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+    if status not in CERTIFICATE_STATUSES:
+        raise InputError(
+            f"unknown certificate status {status!r}; use one of {', '.join(CERTIFICATE_STATUSES)}",
+            code="bad-status",
+            rid="R-REP-2",
+        )
+    if status == "revoked":
+        return _c.c.status == "revoked"
+    not_revoked = _c.c.status != "revoked"
+    if status == "suspended":
+        return sa.and_(not_revoked, _active_suspension())
+    not_suspended = ~_active_suspension()
+    if status == "expired":
+        return sa.and_(not_revoked, not_suspended, _c.c.not_after < now)
+    return sa.and_(not_revoked, not_suspended, _c.c.not_after >= now)
+
+
+def _filter_clauses(
+    env: str, wanted: CertificateFilter, now: dt.datetime
+) -> list[sa.ColumnElement[bool]]:
+    clauses: list[sa.ColumnElement[bool]] = [_c.c.env == env]
+    if wanted.serial is not None:
+        clauses.append(_c.c.serial == wanted.serial)
+    if wanted.eui is not None:
+        clauses.append(_c.c.subject_eui == wanted.eui)
+    if wanted.role is not None:
+        clauses.append(_c.c.role == wanted.role)
+    if wanted.key_usage is not None:
+        clauses.append(_c.c.key_usage == wanted.key_usage)
+    if wanted.authority_id is not None:
+        clauses.append(_c.c.authority_id == wanted.authority_id)
+    if wanted.kind is not None:
+        clauses.append(_c.c.kind == wanted.kind)
+    if wanted.status is not None:
+        clauses.append(_status_clause(wanted.status, now))
+    return clauses
+
+
+def _suspension_row(row: sa.Row[Any]) -> SuspensionRow:
+    return SuspensionRow(
+        id=int(row.id),
+        certificate_id=int(row.certificate_id),
+        decision=str(row.decision),
+        suspended_by=str(row.suspended_by),
+        suspended_at=row.suspended_at,
+        lifted_by=row.lifted_by,
+        lifted_at=row.lifted_at,
+        lift_decision=row.lift_decision,
+    )
+
+
+def _document_row(row: sa.Row[Any], *, with_content: bool) -> DocumentRow:
+    return DocumentRow(
+        id=int(row.id),
+        env=str(row.env),
+        kind=str(row.kind),
+        version=int(row.version),
+        title=str(row.title),
+        media_type=str(row.media_type),
+        sha256=bytes(row.sha256),
+        size=int(row.size),
+        confidential=bool(row.confidential),
+        approved_by=str(row.approved_by),
+        published_at=row.published_at,
+        published_by=str(row.published_by),
+        content=bytes(row.content) if with_content else b"",
+    )
+
+
+def _session_row(row: sa.Row[Any]) -> SessionRow:
+    return SessionRow(
+        token_hash=bytes(row.token_hash),
+        env=str(row.env),
+        officer_id=int(row.officer_id),
+        party_id=int(row.party_id),
+        created_at=row.created_at,
+        expires_at=row.expires_at,
+        ended_at=row.ended_at,
+    )
+
+
+_d = t.documents
+_DOCUMENT_LISTING = (
+    _d.c.id,
+    _d.c.env,
+    _d.c.kind,
+    _d.c.version,
+    _d.c.title,
+    _d.c.media_type,
+    _d.c.sha256,
+    sa.func.length(_d.c.content).label("size"),
+    _d.c.confidential,
+    _d.c.approved_by,
+    _d.c.published_at,
+    _d.c.published_by,
+)
+
+
+class RepositorySql(SqlBase):
+    """The repository part of ``Transaction``."""
+
+    # -- certificates (R-REP-1, R-REP-2) ----------------------------------------------------
+    def find_certificates(
+        self,
+        env: str,
+        wanted: CertificateFilter,
+        now: dt.datetime,
+        *,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[CertificateRow]:
+        stmt = (
+            sa.select(_c)
+            .where(*_filter_clauses(env, wanted, now), _c.c.id > after_id)
+            .order_by(_c.c.id)
+            .limit(limit)
+        )
+        return [certificate_row(row) for row in self._all(stmt)]
+
+    def certificates_created(
+        self, env: str, since: dt.datetime | None, until: dt.datetime, *, after_id: int, limit: int
+    ) -> list[CertificateRow]:
+        stmt = sa.select(_c).where(_c.c.env == env, _c.c.created_at < until, _c.c.id > after_id)
+        if since is not None:
+            stmt = stmt.where(_c.c.created_at >= since)
+        return [certificate_row(row) for row in self._all(stmt.order_by(_c.c.id).limit(limit))]
+
+    def revocations_of(self, certificate_ids: Sequence[int]) -> dict[int, RevocationRow]:
+        r = t.revocations
+        found: dict[int, RevocationRow] = {}
+        for chunk in chunks(list(certificate_ids)):
+            for row in self._all(sa.select(r).where(r.c.certificate_id.in_(chunk))):
+                found[int(row.certificate_id)] = RevocationRow(
+                    int(row.certificate_id), str(row.reason), row.revoked_at
+                )
+        return found
+
+    def revocations_between(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[tuple[CertificateRow, RevocationRow]]:
+        r = t.revocations
+        stmt = (
+            sa.select(_c, r.c.reason, r.c.revoked_at)
+            .join(r, r.c.certificate_id == _c.c.id)
+            .where(_c.c.env == env, r.c.revoked_at < until)
+            .order_by(r.c.revoked_at, _c.c.id)
+        )
+        if since is not None:
+            stmt = stmt.where(r.c.revoked_at >= since)
+        return [
+            (certificate_row(row), RevocationRow(int(row.id), str(row.reason), row.revoked_at))
+            for row in self._all(stmt)
+        ]
+
+    # -- suspension (R-GOV-3) ---------------------------------------------------------------
+    def suspended_ids(self, certificate_ids: Sequence[int]) -> set[int]:
+        found: set[int] = set()
+        for chunk in chunks(list(certificate_ids)):
+            stmt = sa.select(_s.c.certificate_id).where(
+                _s.c.certificate_id.in_(chunk), _s.c.lifted_at.is_(None)
+            )
+            found.update(int(row.certificate_id) for row in self._all(stmt))
+        return found
+
+    def suspend_certificate(
+        self, certificate_id: int, decision: str, by: str, at: dt.datetime
+    ) -> int | None:
+        self._require_certificate(certificate_id)
+        # Lock the certificate row so that two suspensions cannot both see "none active".
+        self._first(sa.select(_c.c.id).where(_c.c.id == certificate_id).with_for_update())
+        if self.suspended_ids([certificate_id]):
+            return None
+        inserted = self._run(
+            _s.insert()
+            .values(
+                certificate_id=certificate_id, decision=decision, suspended_by=by, suspended_at=at
+            )
+            .returning(_s.c.id)
+        )
+        return int(inserted.scalar_one())
+
+    def lift_suspension(
+        self, certificate_id: int, decision: str, by: str, at: dt.datetime
+    ) -> bool:
+        updated = self._run(
+            _s.update()
+            .where(_s.c.certificate_id == certificate_id, _s.c.lifted_at.is_(None))
+            .values(lifted_at=at, lifted_by=by, lift_decision=decision)
+        ).rowcount
+        return bool(updated)
+
+    def suspensions(self, certificate_id: int) -> list[SuspensionRow]:
+        stmt = sa.select(_s).where(_s.c.certificate_id == certificate_id).order_by(_s.c.id)
+        return [_suspension_row(row) for row in self._all(stmt)]
+
+    # -- CRLs and ARLs (R-REP-1, R-REP-5) ---------------------------------------------------
+    def crls(self, authority_id: int, list_kind: str) -> list[CrlRow]:
+        c = t.crls
+        stmt = (
+            sa.select(
+                c.c.id,
+                c.c.authority_id,
+                c.c.list_kind,
+                c.c.number,
+                c.c.this_update,
+                c.c.next_update,
+                sa.literal(b"", sa.LargeBinary).label("der"),
+            )
+            .where(c.c.authority_id == authority_id, c.c.list_kind == list_kind)
+            .order_by(c.c.number)
+        )
+        return [crl_row(row) for row in self._all(stmt)]
+
+    def crl_by_number(self, authority_id: int, list_kind: str, number: int) -> CrlRow | None:
+        c = t.crls
+        row = self._first(
+            sa.select(c).where(
+                c.c.authority_id == authority_id, c.c.list_kind == list_kind, c.c.number == number
+            )
+        )
+        return None if row is None else crl_row(row)
+
+    def crls_between(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[CrlRow]:
+        c, a = t.crls, t.authorities
+        stmt = (
+            sa.select(c)
+            .join(a, a.c.id == c.c.authority_id)
+            .where(a.c.env == env, c.c.this_update < until)
+            .order_by(c.c.authority_id, c.c.list_kind, c.c.number)
+        )
+        if since is not None:
+            stmt = stmt.where(c.c.this_update >= since)
+        return [crl_row(row) for row in self._all(stmt)]
+
+    # -- documents (R-DOC-1, R-DOC-2) -------------------------------------------------------
+    def add_document(
+        self,
+        env: str,
+        kind: str,
+        title: str,
+        media_type: str,
+        content: bytes,
+        confidential: bool,
+        approved_by: str,
+        by: str,
+        at: dt.datetime,
+    ) -> DocumentRow:
+        current = self._scalar(
+            sa.select(sa.func.max(_d.c.version)).where(_d.c.env == env, _d.c.kind == kind)
+        )
+        version = 1 if current is None else int(current) + 1
+        # Two publishers racing for one version number meet the unique constraint: Conflict.
+        self._run(
+            _d.insert().values(
+                env=env,
+                kind=kind,
+                version=version,
+                title=title,
+                media_type=media_type,
+                content=content,
+                sha256=hashlib.sha256(content).digest(),
+                confidential=confidential,
+                approved_by=approved_by,
+                published_at=at,
+                published_by=by,
+            )
+        )
+        stored = self.document(env, kind, version)
+        assert stored is not None
+        return stored
+
+    def documents(self, env: str, kind: str | None = None) -> list[DocumentRow]:
+        stmt = sa.select(*_DOCUMENT_LISTING).where(_d.c.env == env)
+        if kind is not None:
+            stmt = stmt.where(_d.c.kind == kind)
+        stmt = stmt.order_by(_d.c.kind, _d.c.version)
+        return [_document_row(row, with_content=False) for row in self._all(stmt)]
+
+    def document(self, env: str, kind: str, version: int | None = None) -> DocumentRow | None:
+        stmt = sa.select(*_DOCUMENT_LISTING, _d.c.content).where(
+            _d.c.env == env, _d.c.kind == kind
+        )
+        if version is None:
+            stmt = stmt.order_by(_d.c.version.desc()).limit(1)
+        else:
+            stmt = stmt.where(_d.c.version == version)
+        row = self._first(stmt)
+        return None if row is None else _document_row(row, with_content=True)
+
+    # -- sessions (R-REP-3) -----------------------------------------------------------------
+    def add_session(
+        self,
+        token_hash: bytes,
+        env: str,
+        officer_id: int,
+        party_id: int,
+        at: dt.datetime,
+        expires_at: dt.datetime,
+    ) -> None:
+        r = t.repository_sessions
+        self._run(r.delete().where(r.c.expires_at < at))
+        self._run(
+            r.insert().values(
+                token_hash=token_hash,
+                env=env,
+                officer_id=officer_id,
+                party_id=party_id,
+                created_at=at,
+                expires_at=expires_at,
+            )
+        )
+
+    def session(self, token_hash: bytes) -> SessionRow | None:
+        r = t.repository_sessions
+        row = self._first(sa.select(r).where(r.c.token_hash == token_hash))
+        return None if row is None else _session_row(row)
+
+    def end_session(self, token_hash: bytes, at: dt.datetime) -> bool:
+        r = t.repository_sessions
+        updated = self._run(
+            r.update()
+            .where(r.c.token_hash == token_hash, r.c.ended_at.is_(None))
+            .values(ended_at=at)
+        ).rowcount
+        return bool(updated)
+
+    def end_officer_sessions(self, officer_id: int, at: dt.datetime) -> int:
+        r = t.repository_sessions
+        updated = self._run(
+            r.update()
+            .where(r.c.officer_id == officer_id, r.c.ended_at.is_(None), r.c.expires_at > at)
+            .values(ended_at=at)
+        ).rowcount
+        return int(updated)
