@@ -76,7 +76,19 @@ class StoreTokenTrust:
 def authenticate(
     store: Store, clock: Clock, env: Environment, authorization: str | None, audience: str
 ) -> AuthenticatedAro:
-    """The ARO behind ``authorization`` for a request to ``audience`` in ``env``."""
+    """The ARO behind ``authorization`` for a request to ``audience`` in ``env``, whose party
+    is an Authorised Subscriber (R-PART-2)."""
+    aro = identify_aro(store, clock, env, authorization, audience)
+    with store.transaction() as tx:
+        require_authorised(tx, aro.party)
+    return aro
+
+
+def identify_aro(
+    store: Store, clock: Clock, env: Environment, authorization: str | None, audience: str
+) -> AuthenticatedAro:
+    """The appointed ARO behind a valid token (the token is used up), whatever its party's
+    status: callers with their own access rule (the repository, R-REP-3) start here."""
     token = bearer_token(authorization)
     with store.transaction() as tx:
         verified = verify_token(
@@ -97,6 +109,4 @@ def authenticate(
                 rid="R-IKI-1",
             )
         party = load_party(tx, officer.party_id)
-    with store.transaction() as tx:
-        require_authorised(tx, party)
     return AuthenticatedAro(officer, party)
