@@ -16,7 +16,7 @@ from pathlib import Path
 import yaml
 
 from smki.errors import ConfigError, Forbidden
-from smki.ra.categories import PartyCategory
+from smki.ra.categories import SUBSCRIBER_CATEGORIES, PartyCategory, is_subscriber_party
 from smki.ra.csr import CertificateRequest, OrganisationRequest
 from smki.ra.status import require_authorised
 from smki.storage.api import PartyRow, Transaction
@@ -47,7 +47,7 @@ def load_eligibility(home: Path | None = None) -> EligibilityTable:
             role = RemotePartyRole.parse(str(role_name))
             names = [str(c) for c in categories]
             allowed[role] = (
-                frozenset(PartyCategory)
+                SUBSCRIBER_CATEGORIES
                 if _ANY in names
                 else frozenset(PartyCategory.parse(n) for n in names)
             )
@@ -83,7 +83,15 @@ def check_entitled(
     tx: Transaction, table: EligibilityTable, party: PartyRow, request: CertificateRequest
 ) -> None:
     """An Eligible Subscriber for this request: Authorised (R-PART-2, R-PART-6) and, for an
-    Organisation Certificate, entitled to the role and EUI-64 (R-PART-3)."""
+    Organisation Certificate, entitled to the role and EUI-64 (R-PART-3). Governance bodies
+    (SEC Panel, SMKI PMA) read the repository but are not subscribers."""
+    if not is_subscriber_party(party.categories):
+        raise Forbidden(
+            f"party {party.id} is a governance body, not a SEC Party or RDP: it cannot "
+            "subscribe to certificates",
+            code="not-a-subscriber",
+            rid="R-PART-2",
+        )
     require_authorised(tx, party)
     if isinstance(request, OrganisationRequest):
         check_organisation_eligibility(

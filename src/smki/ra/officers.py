@@ -155,11 +155,13 @@ class Officers:
                     code="officer-already-removed",
                     rid="R-PART-5",
                 )
+            # Its repository sessions end with it (R-REP-3), in the same transaction.
+            ended = tx.end_officer_sessions(officer_id, self._clock.now())
             tx.audit(
                 self._actor,
                 "officer.removed",
                 f"officer:{officer_id}",
-                {"party": officer.party_id, "kind": officer.kind},
+                {"party": officer.party_id, "kind": officer.kind, "sessions_ended": ended},
             )
             revocation = None
             if officer.certificate_id is not None:

@@ -27,7 +27,8 @@ DCC_ONLY = {
 EXPECTED: dict[Role, set[PartyCategory]] = {
     Role.SUPPLIER: {C.IMPORT_SUPPLIER, C.GAS_SUPPLIER},
     Role.NETWORK_OPERATOR: {C.ELECTRICITY_DISTRIBUTOR, C.GAS_TRANSPORTER},
-    Role.OTHER: set(C),
+    # "any party" means any SEC Party or RDP: the SEC Panel and the SMKI PMA are not parties.
+    Role.OTHER: set(C) - {C.SEC_PANEL, C.SMKI_PMA},
     Role.LOAD_CONTROLLER: {C.OTHER_SEC_PARTY},
     **{role: {C.DCC} for role in DCC_ONLY},
 }

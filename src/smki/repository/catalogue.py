@@ -1,0 +1,179 @@
+"""The SMKI Repository read side (R-REP-1, R-REP-2, R-REP-5): certificates and lists.
+
+``Catalogue`` answers look-ups for one environment from read-only snapshots, so readers never
+queue behind the Service Interface's writers. Authority names are cached: they change only at
+a ceremony or a recovery, and an unknown id re-reads them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from smki.clock import Clock
+from smki.errors import Conflict, NotFound
+from smki.profiles.kinds import Environment
+from smki.repository.search import SearchQuery, encode_cursor
+from smki.repository.views import CertificateView, describe
+from smki.storage.api import (
+    AuthorityRow,
+    CertificateFilter,
+    CertificateRow,
+    CrlRow,
+    Store,
+    Transaction,
+)
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[CertificateView]
+    next_cursor: str | None
+
+
+@dataclass(frozen=True)
+class FoundCertificate:
+    view: CertificateView
+    der: bytes
+
+
+@dataclass(frozen=True)
+class ListSummary:
+    """One CA's revocation list: a CRL for an issuing CA, an ARL for a root (R-REP-5)."""
+
+    authority: str
+    list_kind: str
+    number: int
+    this_update: dt.datetime
+    next_update: dt.datetime
+    numbers: list[int]
+
+
+def list_kind_of(authority: AuthorityRow) -> str:
+    return "arl" if authority.is_root else "crl"
+
+
+class Catalogue:
+    def __init__(self, store: Store, clock: Clock, env: Environment) -> None:
+        self._store = store
+        self._clock = clock
+        self.env = env
+        self._names: dict[int, str] = {}
+        self._lock = threading.Lock()
+
+    # -- authorities ------------------------------------------------------------------------
+    def authority_ids(self) -> dict[str, int]:
+        with self._store.reading() as tx:
+            rows = tx.authorities(self.env)
+        with self._lock:
+            self._names = {row.id: row.name for row in rows}
+        return {row.name: row.id for row in rows}
+
+    def _issuer_names(self, rows: Sequence[CertificateRow]) -> dict[int, str]:
+        with self._lock:
+            names = dict(self._names)
+        if any(row.authority_id not in names for row in rows):
+            names = {v: k for k, v in self.authority_ids().items()}
+        return names
+
+    # -- certificates -----------------------------------------------------------------------
+    def _views(self, tx: Transaction, rows: Sequence[CertificateRow]) -> list[CertificateView]:
+        ids = [row.id for row in rows]
+        revocations = tx.revocations_of([r.id for r in rows if r.status == "revoked"])
+        suspended = tx.suspended_ids(ids)
+        names = self._issuer_names(rows)
+        now = self._clock.now()
+        return [
+            describe(
+                row,
+                names.get(row.authority_id, str(row.authority_id)),
+                revocation=revocations.get(row.id),
+                suspended=row.id in suspended,
+                now=now,
+            )
+            for row in rows
+        ]
+
+    def search(self, query: SearchQuery) -> Page:
+        now = self._clock.now()
+        with self._store.reading() as tx:
+            rows = tx.find_certificates(
+                self.env, query.wanted, now, after_id=query.after_id, limit=query.limit + 1
+            )
+            more = len(rows) > query.limit
+            rows = rows[: query.limit]
+            views = self._views(tx, rows)
+        return Page(views, encode_cursor(rows[-1].id) if more and rows else None)
+
+    def certificate(self, serial: int, issuer_id: int | None = None) -> FoundCertificate:
+        """The certificate with this serial (and issuer, when serials collide across CAs)."""
+        wanted = CertificateFilter(serial=serial, authority_id=issuer_id)
+        with self._store.reading() as tx:
+            rows = tx.find_certificates(self.env, wanted, self._clock.now(), limit=2)
+            if not rows:
+                raise NotFound(
+                    f"no certificate with serial {serial:X}",
+                    code="certificate-not-found",
+                    rid="R-REP-2",
+                )
+            if len(rows) > 1:
+                raise Conflict(
+                    f"serial {serial:X} is used by more than one issuer; name the issuer",
+                    code="ambiguous-serial",
+                    rid="R-REP-2",
+                )
+            (view,) = self._views(tx, rows)
+        return FoundCertificate(view, rows[0].der)
+
+    def is_suspended(self, issuer_id: int, serial: int) -> bool:
+        """Fails closed: a store that cannot answer raises, it never says "not suspended"."""
+        wanted = CertificateFilter(serial=serial, authority_id=issuer_id, status="suspended")
+        with self._store.reading() as tx:
+            return bool(tx.find_certificates(self.env, wanted, self._clock.now(), limit=1))
+
+    # -- revocation lists (R-REP-5) ---------------------------------------------------------
+    def revocation_lists(self) -> list[ListSummary]:
+        summaries = []
+        with self._store.reading() as tx:
+            for authority in tx.authorities(self.env):
+                kind = list_kind_of(authority)
+                issued = tx.crls(authority.id, kind)
+                if not issued:
+                    continue
+                current = issued[-1]
+                summaries.append(
+                    ListSummary(
+                        authority.name,
+                        kind,
+                        current.number,
+                        current.this_update,
+                        current.next_update,
+                        [c.number for c in issued],
+                    )
+                )
+        return summaries
+
+    def revocation_list(self, authority_name: str, number: int | None = None) -> CrlRow:
+        """The current list of a CA, or the one with that CRL number."""
+        with self._store.reading() as tx:
+            authority = tx.authority(self.env, authority_name)
+            if authority is None:
+                raise NotFound(
+                    f"no authority is named {authority_name[:40]!r}",
+                    code="authority-not-found",
+                    rid="R-REP-5",
+                )
+            kind = list_kind_of(authority)
+            row = (
+                tx.latest_crl(authority.id, kind)
+                if number is None
+                else tx.crl_by_number(authority.id, kind, number)
+            )
+        if row is None:
+            which = "any list" if number is None else f"{kind.upper()} number {number}"
+            raise NotFound(
+                f"{authority_name} has not issued {which}", code="crl-not-found", rid="R-REP-5"
+            )
+        return row
