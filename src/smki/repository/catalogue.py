@@ -22,8 +22,8 @@ from smki.storage.api import (
     CertificateFilter,
     CertificateRow,
     CrlRow,
+    ListedCertificate,
     Store,
-    Transaction,
 )
 
 
@@ -79,53 +79,50 @@ class Catalogue:
         return names
 
     # -- certificates -----------------------------------------------------------------------
-    def _views(self, tx: Transaction, rows: Sequence[CertificateRow]) -> list[CertificateView]:
-        ids = [row.id for row in rows]
-        revocations = tx.revocations_of([r.id for r in rows if r.status == "revoked"])
-        suspended = tx.suspended_ids(ids)
-        names = self._issuer_names(rows)
+    def _views(self, listed: Sequence[ListedCertificate]) -> list[CertificateView]:
+        names = self._issuer_names([item.row for item in listed])
         now = self._clock.now()
         return [
             describe(
-                row,
-                names.get(row.authority_id, str(row.authority_id)),
-                revocation=revocations.get(row.id),
-                suspended=row.id in suspended,
+                item.row,
+                names.get(item.row.authority_id, str(item.row.authority_id)),
+                revocation=item.revocation,
+                suspended=item.suspended,
                 now=now,
             )
-            for row in rows
+            for item in listed
         ]
 
     def search(self, query: SearchQuery) -> Page:
         now = self._clock.now()
         with self._store.reading() as tx:
-            rows = tx.find_certificates(
+            listed = tx.list_certificates(
                 self.env, query.wanted, now, after_id=query.after_id, limit=query.limit + 1
             )
-            more = len(rows) > query.limit
-            rows = rows[: query.limit]
-            views = self._views(tx, rows)
-        return Page(views, encode_cursor(rows[-1].id) if more and rows else None)
+        more = len(listed) > query.limit
+        listed = listed[: query.limit]
+        cursor = encode_cursor(listed[-1].row.id) if more and listed else None
+        return Page(self._views(listed), cursor)
 
     def certificate(self, serial: int, issuer_id: int | None = None) -> FoundCertificate:
         """The certificate with this serial (and issuer, when serials collide across CAs)."""
         wanted = CertificateFilter(serial=serial, authority_id=issuer_id)
         with self._store.reading() as tx:
-            rows = tx.find_certificates(self.env, wanted, self._clock.now(), limit=2)
-            if not rows:
-                raise NotFound(
-                    f"no certificate with serial {serial:X}",
-                    code="certificate-not-found",
-                    rid="R-REP-2",
-                )
-            if len(rows) > 1:
-                raise Conflict(
-                    f"serial {serial:X} is used by more than one issuer; name the issuer",
-                    code="ambiguous-serial",
-                    rid="R-REP-2",
-                )
-            (view,) = self._views(tx, rows)
-        return FoundCertificate(view, rows[0].der)
+            listed = tx.list_certificates(self.env, wanted, self._clock.now(), limit=2)
+        if not listed:
+            raise NotFound(
+                f"no certificate with serial {serial:X}",
+                code="certificate-not-found",
+                rid="R-REP-2",
+            )
+        if len(listed) > 1:
+            raise Conflict(
+                f"serial {serial:X} is used by more than one issuer; name the issuer",
+                code="ambiguous-serial",
+                rid="R-REP-2",
+            )
+        (view,) = self._views(listed)
+        return FoundCertificate(view, listed[0].row.der)
 
     def is_suspended(self, issuer_id: int, serial: int) -> bool:
         """Fails closed: a store that cannot answer raises, it never says "not suspended"."""

@@ -329,6 +329,15 @@ class RevocationRow:
 
 
 @dataclass(frozen=True)
+class ListedCertificate:
+    """A certificate with what the repository shows beside it, read in one query."""
+
+    row: CertificateRow
+    revocation: RevocationRow | None
+    suspended: bool
+
+
+@dataclass(frozen=True)
 class SuspensionRow:
     """A suspension of the use of a certificate by the SMKI PMA (R-GOV-3)."""
 
@@ -391,6 +400,18 @@ class RepositoryTransaction(Protocol):
         The status filter is evaluated at ``now``."""
         ...
 
+    def list_certificates(
+        self,
+        env: str,
+        wanted: CertificateFilter,
+        now: dt.datetime,
+        *,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ListedCertificate]:
+        """As ``find_certificates``, each with its revocation and suspension (one query)."""
+        ...
+
     def certificates_created(
         self, env: str, since: dt.datetime | None, until: dt.datetime, *, after_id: int, limit: int
     ) -> list[CertificateRow]:
@@ -412,9 +433,7 @@ class RepositoryTransaction(Protocol):
         """A new active suspension's id; None if one is already active."""
         ...
 
-    def lift_suspension(
-        self, certificate_id: int, decision: str, by: str, at: dt.datetime
-    ) -> bool:
+    def lift_suspension(self, certificate_id: int, decision: str, by: str, at: dt.datetime) -> bool:
         """Conditional: False if the certificate has no active suspension."""
         ...
 

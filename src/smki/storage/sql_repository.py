@@ -23,6 +23,7 @@ from smki.storage.api import (
     CertificateRow,
     CrlRow,
     DocumentRow,
+    ListedCertificate,
     RevocationRow,
     SessionRow,
     SuspensionRow,
@@ -35,9 +36,7 @@ _s = t.certificate_suspensions
 
 def _active_suspension() -> sa.Exists:
     return (
-        sa.select(_s.c.id)
-        .where(_s.c.certificate_id == _c.c.id, _s.c.lifted_at.is_(None))
-        .exists()
+        sa.select(_s.c.id).where(_s.c.certificate_id == _c.c.id, _s.c.lifted_at.is_(None)).exists()
     )
 
 
@@ -161,6 +160,38 @@ class RepositorySql(SqlBase):
         )
         return [certificate_row(row) for row in self._all(stmt)]
 
+    def list_certificates(
+        self,
+        env: str,
+        wanted: CertificateFilter,
+        now: dt.datetime,
+        *,
+        after_id: int = 0,
+        limit: int = 100,
+    ) -> list[ListedCertificate]:
+        r = t.revocations
+        stmt = (
+            sa.select(
+                _c,
+                r.c.reason.label("revocation_reason"),
+                r.c.revoked_at.label("revoked_at"),
+                _active_suspension().label("suspended"),
+            )
+            .outerjoin(r, r.c.certificate_id == _c.c.id)
+            .where(*_filter_clauses(env, wanted, now), _c.c.id > after_id)
+            .order_by(_c.c.id)
+            .limit(limit)
+        )
+        listed = []
+        for row in self._all(stmt):
+            revocation = (
+                None
+                if row.revoked_at is None
+                else RevocationRow(int(row.id), str(row.revocation_reason), row.revoked_at)
+            )
+            listed.append(ListedCertificate(certificate_row(row), revocation, bool(row.suspended)))
+        return listed
+
     def certificates_created(
         self, env: str, since: dt.datetime | None, until: dt.datetime, *, after_id: int, limit: int
     ) -> list[CertificateRow]:
@@ -223,9 +254,7 @@ class RepositorySql(SqlBase):
         )
         return int(inserted.scalar_one())
 
-    def lift_suspension(
-        self, certificate_id: int, decision: str, by: str, at: dt.datetime
-    ) -> bool:
+    def lift_suspension(self, certificate_id: int, decision: str, by: str, at: dt.datetime) -> bool:
         updated = self._run(
             _s.update()
             .where(_s.c.certificate_id == certificate_id, _s.c.lifted_at.is_(None))
@@ -264,9 +293,7 @@ class RepositorySql(SqlBase):
         )
         return None if row is None else crl_row(row)
 
-    def crls_between(
-        self, env: str, since: dt.datetime | None, until: dt.datetime
-    ) -> list[CrlRow]:
+    def crls_between(self, env: str, since: dt.datetime | None, until: dt.datetime) -> list[CrlRow]:
         c, a = t.crls, t.authorities
         stmt = (
             sa.select(c)
@@ -323,9 +350,7 @@ class RepositorySql(SqlBase):
         return [_document_row(row, with_content=False) for row in self._all(stmt)]
 
     def document(self, env: str, kind: str, version: int | None = None) -> DocumentRow | None:
-        stmt = sa.select(*_DOCUMENT_LISTING, _d.c.content).where(
-            _d.c.env == env, _d.c.kind == kind
-        )
+        stmt = sa.select(*_DOCUMENT_LISTING, _d.c.content).where(_d.c.env == env, _d.c.kind == kind)
         if version is None:
             stmt = stmt.order_by(_d.c.version.desc()).limit(1)
         else:
