@@ -32,11 +32,11 @@ PASSPHRASE = b"smki bench passphrase - throwaway keys"
 ENV = Environment.TEST
 
 
-def home_settings(home: Path) -> HomeSettings:
+def home_settings(home: Path, database_url: str | None = None) -> HomeSettings:
     home = home.resolve()
     return HomeSettings(
         home=home,
-        database_url=default_database_url(home),
+        database_url=database_url or default_database_url(home),
         keystore=KeyStoreSettings("file", str(home / "keys")),
     )
 
@@ -45,9 +45,10 @@ def open_home(home: Path) -> Services:
     return build_services(home_settings(home), secret=PASSPHRASE)
 
 
-def create_home(home: Path) -> float:
-    """A fresh home (SQLite, file key store) with the Test ceremony run; returns its seconds."""
-    settings = home_settings(home)
+def create_home(home: Path, database_url: str | None = None) -> float:
+    """A fresh home (SQLite unless ``database_url``, file key store) with the Test ceremony
+    run; returns its seconds."""
+    settings = home_settings(home, database_url)
     settings.home.mkdir(parents=True)
     started = time.perf_counter()
     services = build_services(settings, secret=PASSPHRASE)
