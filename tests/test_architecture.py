@@ -9,7 +9,21 @@ import pytest
 
 SRC = Path(__file__).parents[1] / "src" / "smki"
 EDGES = ("smki.cli", "smki.api", "smki.web")
-DOMAIN = ("x509", "profiles", "lint", "keystore", "storage", "audit", "ca", "ra", "config")
+DOMAIN = (
+    "x509",
+    "profiles",
+    "lint",
+    "keystore",
+    "storage",
+    "audit",
+    "ca",
+    "ra",
+    "config",
+    "repository",
+    "governance",
+    "validation",
+    "iki",
+)
 
 
 def _module_name(path: Path) -> str:
@@ -86,3 +100,20 @@ def test_profiles_do_not_sign_or_store() -> None:
     assert (
         _violations("smki.profiles", ("smki.ca", "smki.ra", "smki.storage", "smki.keystore")) == []
     )
+
+
+def test_validation_needs_no_store_no_http_and_no_authority() -> None:
+    """The relying-party library stands alone (R-RP-3): a relying party has no smki store."""
+    forbidden = ("smki.storage", "smki.ra", "smki.ca", "smki.repository", "smki.keystore")
+    assert _violations("smki.validation", (*forbidden, "sqlalchemy", "fastapi", "httpx")) == []
+
+
+def test_repository_signs_only_its_extracts() -> None:
+    """The repository reads; only the bulk extract is signed, with the IKI file-signing key
+    (R-REP-6)."""
+    signing = [
+        module
+        for module, names in MODULES.items()
+        if _in(module, "smki.repository") and any(_in(n, "smki.keystore") for n in names)
+    ]
+    assert all(module.startswith("smki.repository.extract") for module in signing), signing
