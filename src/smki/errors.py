@@ -101,3 +101,12 @@ class Forbidden(SmkiError):
 
     code = "forbidden"
     exit_status = 10
+
+
+class NotValid(SmkiError):
+    """A relying-party check refused a certificate (R-RP-1…3); ``code`` is the stable
+    refusal reason (``revoked``, ``expired``, …, docs/validation.md)."""
+
+    code = "not-valid"
+    rid = "R-RP-3"
+    exit_status = 11

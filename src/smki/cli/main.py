@@ -16,6 +16,7 @@ from smki.cli import (
     party_cmd,
     serve_cmd,
     token_cmd,
+    verify_cmd,
 )
 
 app = typer.Typer(
@@ -33,6 +34,7 @@ app.add_typer(officer_cmd.app, name="officer")
 app.command("token")(token_cmd.token)
 app.command("serve")(serve_cmd.serve)
 app.add_typer(client_cmd.app, name="client")
+app.command("verify")(verify_cmd.verify)
 
 
 @app.callback()
