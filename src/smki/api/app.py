@@ -23,12 +23,14 @@ from smki.api import batches, certificates, health, metrics, revocations
 from smki.api.metrics import Metrics
 from smki.api.problems import install_problem_handlers
 from smki.api.recording import RequestRecorder
+from smki.api.repository import create_repository_router, open_repository
 from smki.api.runtime import Runtime
 from smki.clock import Clock
 from smki.config.home import load_home
 from smki.errors import ConfigError
 from smki.profiles.kinds import Environment, Pki
 from smki.ra.eligibility import load_eligibility
+from smki.web import portal
 from smki.wiring import build_services, keystore_secret
 
 log = logging.getLogger("smki.api")
@@ -67,11 +69,14 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         rt = await run_in_threadpool(open_runtime, home, env, registry, clock)
         app.state.runtime = rt
+        # One Catalogue and SessionBook per process, shared with the portal (R-REP-3, R-REP-4).
+        app.state.repository = open_repository(rt)
         log.info("serving the %s environment of %s", rt.env, home)
         try:
             yield
         finally:
             app.state.runtime = None
+            app.state.repository = None
             await run_in_threadpool(rt.services.close)
 
     app = FastAPI(
@@ -82,6 +87,7 @@ def create_app(
     )
     app.state.metrics = registry
     app.state.runtime = None
+    app.state.repository = None
     install_problem_handlers(app)
     app.add_middleware(RequestRecorder, metrics=registry)
     app.include_router(certificates.router)
@@ -89,6 +95,8 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(batches.create_router())
+    app.include_router(create_repository_router())  # /repository/v1 (R-REP-2..4)
+    app.include_router(portal.create_router())  # pages for people (R-REP-7)
     return app
 
 

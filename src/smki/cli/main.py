@@ -10,10 +10,13 @@ from smki.cli import (
     audit_cmd,
     ca_cmd,
     client_cmd,
+    document_cmd,
     init_cmd,
     lint_cmd,
     officer_cmd,
     party_cmd,
+    pma_cmd,
+    repository_cmd,
     serve_cmd,
     token_cmd,
     verify_cmd,
@@ -34,6 +37,9 @@ app.add_typer(officer_cmd.app, name="officer")
 app.command("token")(token_cmd.token)
 app.command("serve")(serve_cmd.serve)
 app.add_typer(client_cmd.app, name="client")
+app.add_typer(repository_cmd.app, name="repository")
+app.add_typer(document_cmd.app, name="document")
+app.add_typer(pma_cmd.app, name="pma")
 app.command("verify")(verify_cmd.verify)
 
 

@@ -17,6 +17,7 @@ DEFAULT_PAGE: Final = 50
 MAX_PAGE: Final = 1000
 KEY_USAGES: Final = ("ds", "ka")
 _CURSOR_PREFIX: Final = b"after:"
+_MAX_ID: Final = 1 << 63
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,8 @@ def decode_cursor(cursor: str) -> int:
         value = int(raw[len(_CURSOR_PREFIX) :])
     except ValueError:
         raise _bad("cursor", "the cursor is not one this repository gave") from None
-    if value < 0:
+    # Ids are 64-bit: a forged cursor past them must be refused here, not by the database.
+    if not 0 <= value < _MAX_ID:
         raise _bad("cursor", "the cursor is not one this repository gave")
     return value
 

@@ -438,6 +438,18 @@ class RepositoryTransaction(Protocol):
         ...
 
     def suspensions(self, certificate_id: int) -> list[SuspensionRow]: ...
+    def active_suspensions(
+        self, env: str, at: dt.datetime
+    ) -> list[tuple[CertificateRow, SuspensionRow]]:
+        """Suspensions made before ``at`` and not lifted before it, by suspension id
+        (R-GOV-3, R-REP-6)."""
+        ...
+
+    def suspension_changes(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[tuple[CertificateRow, SuspensionRow]]:
+        """Suspensions made or lifted in [since, until), by suspension id (R-REP-6)."""
+        ...
 
     def crls(self, authority_id: int, list_kind: str) -> list[CrlRow]:
         """Every list issued, by number (``der`` left empty: a listing)."""

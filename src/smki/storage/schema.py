@@ -349,9 +349,7 @@ certificate_suspensions = sa.Table(
     "certificate_suspensions",
     metadata,
     sa.Column("id", Id, primary_key=True, autoincrement=True),
-    sa.Column(
-        "certificate_id", Id, sa.ForeignKey("certificates.id"), nullable=False, index=True
-    ),
+    sa.Column("certificate_id", Id, sa.ForeignKey("certificates.id"), nullable=False, index=True),
     sa.Column("decision", sa.Text, nullable=False),
     sa.Column("suspended_by", sa.Text, nullable=False),
     sa.Column("suspended_at", UtcDateTime, nullable=False),

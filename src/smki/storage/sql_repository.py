@@ -63,7 +63,10 @@ def _filter_clauses(
 ) -> list[sa.ColumnElement[bool]]:
     clauses: list[sa.ColumnElement[bool]] = [_c.c.env == env]
     if wanted.serial is not None:
-        clauses.append(_c.c.serial == wanted.serial)
+        # A serial wider than the store holds (R-PROF-3: 16 octets) names no certificate; it
+        # must not reach the column type, which refuses it as unstorable (a 503).
+        fits = 0 < wanted.serial < 1 << (4 * t.SERIAL_HEX_DIGITS)
+        clauses.append(_c.c.serial == wanted.serial if fits else sa.false())
     if wanted.eui is not None:
         clauses.append(_c.c.subject_eui == wanted.eui)
     if wanted.role is not None:
@@ -83,6 +86,30 @@ def _suspension_row(row: sa.Row[Any]) -> SuspensionRow:
     return SuspensionRow(
         id=int(row.id),
         certificate_id=int(row.certificate_id),
+        decision=str(row.decision),
+        suspended_by=str(row.suspended_by),
+        suspended_at=row.suspended_at,
+        lifted_by=row.lifted_by,
+        lifted_at=row.lifted_at,
+        lift_decision=row.lift_decision,
+    )
+
+
+#: The suspension's own columns beside a certificate's (whose ``id`` they must not shadow).
+_SUSPENSION_FIELDS = (
+    _s.c.decision,
+    _s.c.suspended_by,
+    _s.c.suspended_at,
+    _s.c.lifted_by,
+    _s.c.lifted_at,
+    _s.c.lift_decision,
+)
+
+
+def _joined_suspension(row: sa.Row[Any]) -> SuspensionRow:
+    return SuspensionRow(
+        id=int(row.suspension_id),
+        certificate_id=int(row.id),
         decision=str(row.decision),
         suspended_by=str(row.suspended_by),
         suspended_at=row.suspended_at,
@@ -265,6 +292,37 @@ class RepositorySql(SqlBase):
     def suspensions(self, certificate_id: int) -> list[SuspensionRow]:
         stmt = sa.select(_s).where(_s.c.certificate_id == certificate_id).order_by(_s.c.id)
         return [_suspension_row(row) for row in self._all(stmt)]
+
+    def active_suspensions(
+        self, env: str, at: dt.datetime
+    ) -> list[tuple[CertificateRow, SuspensionRow]]:
+        stmt = (
+            sa.select(_c, _s.c.id.label("suspension_id"), *_SUSPENSION_FIELDS)
+            .join(_s, _s.c.certificate_id == _c.c.id)
+            .where(
+                _c.c.env == env,
+                _s.c.suspended_at < at,
+                sa.or_(_s.c.lifted_at.is_(None), _s.c.lifted_at >= at),
+            )
+            .order_by(_s.c.id)
+        )
+        return [(certificate_row(row), _joined_suspension(row)) for row in self._all(stmt)]
+
+    def suspension_changes(
+        self, env: str, since: dt.datetime | None, until: dt.datetime
+    ) -> list[tuple[CertificateRow, SuspensionRow]]:
+        def within(column: sa.ColumnElement[dt.datetime]) -> sa.ColumnElement[bool]:
+            if since is None:
+                return column < until
+            return sa.and_(column >= since, column < until)
+
+        stmt = (
+            sa.select(_c, _s.c.id.label("suspension_id"), *_SUSPENSION_FIELDS)
+            .join(_s, _s.c.certificate_id == _c.c.id)
+            .where(_c.c.env == env, sa.or_(within(_s.c.suspended_at), within(_s.c.lifted_at)))
+            .order_by(_s.c.id)
+        )
+        return [(certificate_row(row), _joined_suspension(row)) for row in self._all(stmt)]
 
     # -- CRLs and ARLs (R-REP-1, R-REP-5) ---------------------------------------------------
     def crls(self, authority_id: int, list_kind: str) -> list[CrlRow]:

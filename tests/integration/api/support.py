@@ -16,6 +16,7 @@ import httpx
 import uvicorn
 
 from smki.api.app import create_app
+from smki.clock import Clock
 from smki.profiles.kinds import Environment
 from smki.wiring import open_services
 from tests.integration.cli_support import PASSPHRASE, Smki
@@ -33,10 +34,13 @@ _STARTUP_SECONDS = 20.0
 
 
 @contextmanager
-def serving(home: Path, env: Environment | None = None) -> Iterator[str]:
-    """``create_app(home, env)`` on uvicorn in a background thread; yields its base URL."""
+def serving(
+    home: Path, env: Environment | None = None, *, clock: Clock | None = None
+) -> Iterator[str]:
+    """``create_app(home, env, clock=clock)`` on uvicorn in a background thread; yields its
+    base URL. A test that holds the clock (a FixedClock) moves the server's time."""
     config = uvicorn.Config(
-        create_app(home, env),
+        create_app(home, env, clock=clock),
         lifespan="on",
         log_level="warning",
         log_config=None,

@@ -118,9 +118,7 @@ def test_increments_select_by_time(store: SqlStore) -> None:
         assert tx.certificates_created("test", LATER, LATER, after_id=0, limit=10) == []
         ((row, revocation),) = tx.revocations_between("test", None, LATER)
         assert row.id == seeded["revoked"] and revocation.reason == "keyCompromise"
-        assert set(tx.revocations_of([seeded["revoked"], seeded["in-use"]])) == {
-            seeded["revoked"]
-        }
+        assert set(tx.revocations_of([seeded["revoked"], seeded["in-use"]])) == {seeded["revoked"]}
 
 
 def test_reading_refuses_writes_on_postgresql(store: SqlStore) -> None:
