@@ -23,7 +23,7 @@ from rich.table import Table
 from smki.ca.pool import default_processes
 from smki.ra.device_batch import DEFAULT_CHUNK
 from tests.bench import baseline, csrs, smki_runs
-from tests.bench.service import ServiceFigures, service_figures
+from tests.bench.service import GENERATORS, ServiceFigures, service_figures
 
 _STARTED = time.perf_counter()
 _WIDTH = 120
@@ -43,6 +43,8 @@ class Options:
     service_batch: int
     single: int
     clients: int
+    figures: frozenset[str]
+    generators: tuple[str, ...]
 
 
 def parse(argv: Sequence[str] | None) -> Options:
@@ -62,13 +64,30 @@ def parse(argv: Sequence[str] | None) -> Options:
         "--service-batch",
         type=int,
         default=50_000,
-        help="CSRs in the batch sent to smki serve (0 skips the service figures)",
+        help="CSRs in the batch sent to smki serve (0 skips figure 5a)",
     )
     parser.add_argument("--single", type=int, default=2_000, help="single CSRs sent under load")
     parser.add_argument("--clients", type=int, default=32, help="concurrent single-CSR clients")
+    parser.add_argument(
+        "--figures",
+        default="1,2,3,4,5",
+        help="which figures to run, e.g. '1,2,5' (batch issuer, baseline, service): "
+        "1 smki batch issuer, 2 cryptography baseline, 3 CRL, 4 direct issuance, 5 service",
+    )
+    parser.add_argument(
+        "--generator",
+        choices=(*GENERATORS, "both"),
+        default="both",
+        help="single-CSR load generator for figure 5b: light (raw keep-alive connections, "
+        "tokens minted first), httpx (as first written), or both (each with its own CSRs)",
+    )
     args = parser.parse_args(argv)
     if args.n < 1 or args.direct < 2 or args.crl_entries < 1 or args.processes < 1:
         parser.error("--n and --crl-entries must be positive, --direct at least 2")
+    figures = frozenset(f.strip() for f in args.figures.split(",") if f.strip())
+    if not figures or not figures <= {"1", "2", "3", "4", "5"}:
+        parser.error("--figures takes numbers from 1 to 5, comma-separated")
+    generators = GENERATORS if args.generator == "both" else (args.generator,)
     return Options(
         args.n,
         args.direct,
@@ -78,6 +97,8 @@ def parse(argv: Sequence[str] | None) -> Options:
         args.service_batch,
         args.single,
         args.clients,
+        figures,
+        generators,
     )
 
 
@@ -111,8 +132,8 @@ def report(
     options: Options,
     batches: list[smki_runs.BatchFigures],
     bases: list[baseline.BaselineFigures],
-    direct: smki_runs.DirectFigures,
-    crl: smki_runs.CrlFigures,
+    direct: smki_runs.DirectFigures | None,
+    crl: smki_runs.CrlFigures | None,
     setup: dict[str, float],
     service: ServiceFigures | None,
 ) -> None:
@@ -121,11 +142,11 @@ def report(
     table.add_column("Figure", no_wrap=True)
     table.add_column("Result", justify="right", no_wrap=True)
     table.add_column("Detail")
-    for letter, ours, theirs in zip("ab", batches, bases, strict=True):
-        detail = [
-            f"{ours.issued:,} in {ours.seconds:.2f} s",
-            _ratio(ours.issued / ours.seconds, theirs.issued / theirs.seconds),
-        ]
+    for index, ours in enumerate(batches):
+        detail = [f"{ours.issued:,} in {ours.seconds:.2f} s"]
+        if index < len(bases):
+            theirs = bases[index]
+            detail.append(_ratio(ours.issued / ours.seconds, theirs.issued / theirs.seconds))
         if ours.processes > 1:
             detail.append(f"pool start-up {ours.startup:.2f} s")
         if ours.refused:
@@ -134,52 +155,59 @@ def report(
         if not ours.linted:
             detail.append("template lint OFF")
         table.add_row(
-            f"1{letter}",
+            f"1{'ab'[index]}",
             f"smki DeviceBatchIssuer, {_where(ours.processes)}",
             _rate(ours.issued, ours.seconds),
             "; ".join(detail),
         )
-    for letter, theirs in zip("ab", bases, strict=True):
+    for index, theirs in enumerate(bases):
         detail = [f"{theirs.issued:,} in {theirs.seconds:.2f} s"]
         if theirs.processes > 1:
             detail.append(f"pool start-up {theirs.startup:.2f} s")
         table.add_row(
-            f"2{letter}",
+            f"2{'ab'[index]}",
             f"baseline cryptography, {_where(theirs.processes)}",
             _rate(theirs.issued, theirs.seconds),
             "; ".join(detail),
         )
-    table.add_row("3a", f"build_crl_tbs, {crl.entries:,} entries", f"{crl.build:.2f} s", "TBS only")
-    table.add_row(
-        "3b",
-        f"sign_crl, {crl.entries:,} entries",
-        f"{crl.sign:.2f} s",
-        f"FileKeyStore signer; CRL {crl.size / 1e6:.1f} MB ({crl.size / 2**20:.1f} MiB)",
-    )
-    table.add_row("3c", "x509.load_der_x509_crl", f"{crl.load:.2f} s", "parse, for reference")
-    table.add_row(
-        "4",
-        f"direct issue_from_csr, {direct.count} devices",
-        f"p50 {direct.p50_ms:.1f} ms",
-        f"p99 {direct.p99_ms:.1f} ms; max {direct.max_ms:.1f} ms; "
-        f"cold first call {direct.first_ms:.1f} ms (not in p50/p99)",
-    )
+    if crl is not None:
+        table.add_row(
+            "3a", f"build_crl_tbs, {crl.entries:,} entries", f"{crl.build:.2f} s", "TBS only"
+        )
+        table.add_row(
+            "3b",
+            f"sign_crl, {crl.entries:,} entries",
+            f"{crl.sign:.2f} s",
+            f"FileKeyStore signer; CRL {crl.size / 1e6:.1f} MB ({crl.size / 2**20:.1f} MiB)",
+        )
+        table.add_row("3c", "x509.load_der_x509_crl", f"{crl.load:.2f} s", "parse, for reference")
+    if direct is not None:
+        table.add_row(
+            "4",
+            f"direct issue_from_csr, {direct.count} devices",
+            f"p50 {direct.p50_ms:.1f} ms",
+            f"p99 {direct.p99_ms:.1f} ms; max {direct.max_ms:.1f} ms; "
+            f"cold first call {direct.first_ms:.1f} ms (not in p50/p99)",
+        )
     if service is not None:
-        table.add_row(
-            "5a",
-            f"smki serve: batch of {service.batch_count:,} over HTTP",
-            f"{service.batch_seconds:.2f} s",
-            f"{_rate(service.batch_retrieved, service.batch_seconds)}; 202 after "
-            f"{service.batch_accepted_seconds:.2f} s; {service.batch_retrieved:,} certificates "
-            "retrieved",
-        )
-        table.add_row(
-            "5b",
-            f"smki serve: {service.single_count:,} single CSRs, {service.clients} clients",
-            f"p99 {service.p99_ms:.1f} ms",
-            f"p50 {service.p50_ms:.1f} ms; {service.single_count / service.single_seconds:,.0f} "
-            f"req/s; {service.single_errors} not 201",
-        )
+        if service.batch_count:
+            table.add_row(
+                "5a",
+                f"smki serve: batch of {service.batch_count:,} over HTTP",
+                f"{service.batch_seconds:.2f} s",
+                f"{_rate(service.batch_retrieved, service.batch_seconds)}; 202 after "
+                f"{service.batch_accepted_seconds:.2f} s; {service.batch_retrieved:,} "
+                "certificates retrieved",
+            )
+        for single in service.singles:
+            table.add_row(
+                "5b" if single.generator == "light" else "5b'",
+                f"smki serve: {single.count:,} single CSRs, {single.clients} clients",
+                f"p99 {single.p99_ms:.1f} ms",
+                f"p50 {single.p50_ms:.1f} ms; {single.count / single.seconds:,.0f} req/s; "
+                f"{single.errors} not 201; {single.generator} generator, its CPU "
+                f"{single.client_cpu_ms:.2f} ms/request",
+            )
     console = Console(width=_WIDTH, highlight=False, file=io.StringIO())
     with console.capture() as capture:
         console.print(table)
@@ -188,11 +216,14 @@ def report(
     print(
         f"Setup, untimed: {options.n:,} CSRs {setup['csrs']:.1f} s "
         f"({'from cache' if setup['csrs'] == 0 else 'generated'}); Test ceremony "
-        f"{setup['ceremony']:.1f} s; CRL entry list {crl.prepare:.1f} s; chunk {DEFAULT_CHUNK}."
+        f"{setup['ceremony']:.1f} s"
+        + (f"; CRL entry list {crl.prepare:.1f} s" if crl is not None else "")
+        + f"; chunk {DEFAULT_CHUNK}; figures {','.join(sorted(options.figures))}."
     )
     caveats = dict.fromkeys(c for figures in batches for c in figures.caveats)
     for caveat in caveats:
         print(_wrapped(f"WARNING {caveat}", "        "))
+    entries = f"{crl.entries:,}" if crl is not None else "N"
     notes = [
         f"1  A fresh copy of a just-initialised home (SQLite, encrypted file keys) per run, "
         f"{options.n:,} prepared DER CSRs. Timed: DeviceBatchIssuer.run() from call to return: "
@@ -204,16 +235,22 @@ def report(
         "CertificateBuilder (KU, SKI, SAN, CP, AKI) signed with an unencrypted P-256 key; no "
         "database, no lint, no re-parse/verify. Pool: spawn workers, each loads its own key, "
         "same chunks; start-up excluded. Ratio = smki rate / baseline rate, same process count.",
-        f"3  {crl.entries:,} entries: distinct 16-octet serials, distinct revocation times, a "
+        f"3  {entries} entries: distinct 16-octet serials, distinct revocation times, a "
         "reason each. 3a build_crl_tbs alone; 3b sign_crl = build the TBS again + ECDSA sign + "
         "load_der_x509_crl + TBS compare + verify; 3c the parse alone.",
         "4  smki.ra.direct.issue_from_csr once per CSR, one process, as 'smki ca issue' calls "
         "it: CSR checks, Issuing DCA loaded from store + key store per call, build, full "
         "pre-sign lint (incl. pkilint), intent, sign, verify, store in SQLite.",
         "5  'smki serve' in its own process (one uvicorn worker, signing pool over all cores, "
-        "SQLite): 5a from the start of the upload (concatenated PEM) to the last certificate "
-        "fetched as one PEM bundle; 5b concurrent clients each POST one CSR at a time with a "
-        "fresh ARO token, latency per request as the client sees it.",
+        "SQLite), on the same cores as this process: 5a from the start of the upload "
+        "(concatenated PEM) to the last certificate fetched as one PEM bundle, polling the "
+        "batch every 50 ms; 5b concurrent clients (threads of this process) each POST one CSR "
+        "at a time with a fresh ARO token, latency per request as the client sees it. The "
+        "light generator (5b) mints every token before the clock starts and keeps one raw "
+        "HTTP/1.1 connection per client; the httpx generator (5b') mints each token just "
+        "before its request, outside the timed part, and uses an httpx client per thread; "
+        "'its CPU' is this process's CPU per request while timed. With N closed-loop clients "
+        "the mean latency is N / throughput (Little's law).",
     ]
     print("Notes:")
     for note in notes:
@@ -222,13 +259,18 @@ def report(
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse(argv)
+    wanted = options.figures
     progress(machine_facts())
-    needed = max(options.n, options.direct + 1, options.service_batch + options.single)
+    singles = options.single * len(options.generators)
+    needed = max(options.n, options.direct + 1, options.service_batch + singles)
     prepared, generated = csrs.load_or_generate(
         needed, options.cache_dir, options.processes, progress
     )
     batch_csrs = prepared[: options.n]
     setup = {"csrs": generated}
+    batches: list[smki_runs.BatchFigures] = []
+    bases: list[baseline.BaselineFigures] = []
+    direct = crl = service = None
     with tempfile.TemporaryDirectory(prefix="smki-bench-") as scratch:
         root = Path(scratch)
         template = root / "template"
@@ -236,40 +278,49 @@ def main(argv: Sequence[str] | None = None) -> int:
         setup["ceremony"] = smki_runs.create_home(template)
         issuer_der, policy = smki_runs.issuing_dca_certificate(template)
 
-        batches: list[smki_runs.BatchFigures] = []
-        for processes in (1, options.processes):
+        for processes in (1, options.processes) if "1" in wanted else ():
             home = root / f"batch-{processes}"
             smki_runs.copy_home(template, home)
             progress(f"smki batch of {options.n:,} on {processes} process(es)")
             batches.append(smki_runs.batch_issue(home, batch_csrs, processes))
 
-        spec = baseline.new_spec(issuer_der, policy)
-        progress(f"baseline of {options.n:,} in-process")
-        bases = [baseline.run_in_process(spec, batch_csrs, DEFAULT_CHUNK)]
-        progress(f"baseline of {options.n:,} on a pool of {options.processes}")
-        bases.append(baseline.run_pool(spec, batch_csrs, DEFAULT_CHUNK, options.processes))
+        if "2" in wanted:
+            spec = baseline.new_spec(issuer_der, policy)
+            progress(f"baseline of {options.n:,} in-process")
+            bases.append(baseline.run_in_process(spec, batch_csrs, DEFAULT_CHUNK))
+            progress(f"baseline of {options.n:,} on a pool of {options.processes}")
+            bases.append(baseline.run_pool(spec, batch_csrs, DEFAULT_CHUNK, options.processes))
 
         home = root / "direct"
         smki_runs.copy_home(template, home)
-        progress(f"direct issuance x {options.direct}")
-        direct = smki_runs.direct_issue(home, prepared[0], prepared[1 : options.direct + 1])
+        if "4" in wanted:
+            progress(f"direct issuance x {options.direct}")
+            direct = smki_runs.direct_issue(home, prepared[0], prepared[1 : options.direct + 1])
 
-        progress(f"CRL of {options.crl_entries:,} entries")
-        crl = smki_runs.crl_figures(home, options.crl_entries)
+        if "3" in wanted:
+            progress(f"CRL of {options.crl_entries:,} entries")
+            crl = smki_runs.crl_figures(home, options.crl_entries)
 
-        service = None
-        if options.service_batch:
+        if "5" in wanted and (options.service_batch or options.single):
             home = root / "service"
             smki_runs.copy_home(template, home)
             progress(
                 f"smki serve: batch of {options.service_batch:,}, then "
-                f"{options.single:,} single CSRs from {options.clients} clients"
+                f"{options.single:,} single CSRs from {options.clients} clients per generator "
+                f"({', '.join(options.generators)})"
             )
+            first = options.service_batch
             service = service_figures(
                 home,
                 smki_runs.PASSPHRASE.decode(),
-                prepared[: options.service_batch],
-                prepared[options.service_batch : options.service_batch + options.single],
+                prepared[:first],
+                [
+                    (
+                        generator,
+                        prepared[first + i * options.single : first + (i + 1) * options.single],
+                    )
+                    for i, generator in enumerate(options.generators)
+                ],
                 options.clients,
             )
     progress("done")

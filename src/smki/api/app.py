@@ -19,7 +19,7 @@ from typing import Final
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
-from smki.api import batches, certificates, health, metrics, revocations
+from smki.api import batches, certificates, crl_schedule, health, metrics, revocations
 from smki.api.metrics import Metrics
 from smki.api.problems import install_problem_handlers
 from smki.api.recording import RequestRecorder
@@ -95,6 +95,7 @@ def create_app(
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(batches.create_router())
+    app.include_router(crl_schedule.create_router())  # lists reissued on schedule (R-REP-5)
     app.include_router(create_repository_router())  # /repository/v1 (R-REP-2..4)
     app.include_router(portal.create_router())  # pages for people (R-REP-7)
     return app

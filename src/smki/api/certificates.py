@@ -7,8 +7,9 @@ uniqueIdentifier → Organisation); the RA checks it (R-SI-3), the party's entit
 The answer is ``201`` with the certificate — PEM, or DER for ``Accept: application/pkix-cert``
 — and its place in the repository in ``Location``.
 
-Issuance is synchronous, CPU and database bound: it runs in the threadpool, never on the
-event loop. Every refusal happens before anything is written (R-SI-3).
+Issuance is synchronous, CPU and database bound: it runs in a worker thread, never on the
+event loop, within the runtime's bound on concurrent work. Every refusal happens before
+anything is written (R-SI-3).
 """
 
 from __future__ import annotations
@@ -19,20 +20,22 @@ from typing import Final
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import APIRouter, Request, Response
-from starlette.concurrency import run_in_threadpool
 
-from smki.api.auth import AroDep
+from smki.api.auth import PendingAroDep
 from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
 from smki.api.runtime import Runtime, RuntimeDep
-from smki.ca.issuer import Issued
+from smki.ca.authority import LoadedAuthority
+from smki.ca.issuer import Issued, Reservation, complete, reserve
 from smki.ca.serials import serial_hex
-from smki.errors import InputError, SmkiError
+from smki.errors import Conflict, InputError, SmkiError
+from smki.profiles.kinds import Environment, Pki
 from smki.ra import duplicates
-from smki.ra.authentication import AuthenticatedAro
-from smki.ra.csr import check_csr
-from smki.ra.direct import issue_request
+from smki.ra.authentication import AuthenticatedAro, TokenUse
+from smki.ra.csr import CertificateRequest, check_csr
+from smki.ra.direct import plan_request
 from smki.ra.eligibility import check_entitled
+from smki.storage.api import Transaction
 
 log = logging.getLogger("smki.api")
 
@@ -43,6 +46,8 @@ REPOSITORY_CERTIFICATE: Final = "/repository/v1/certificates/{serial}"
 PKCS10: Final = "application/pkcs10"
 PEM: Final = "application/x-pem-file"
 DER: Final = "application/pkix-cert"
+#: Loads of the issuing CA per request, should it change in the store meanwhile.
+_AUTHORITY_ATTEMPTS: Final = 3
 #: A P-256 CSR is a few hundred octets; anything near this is not one (R-SI-3).
 MAX_CSR_OCTETS: Final = 64 * 1024
 
@@ -99,27 +104,84 @@ def choose_format(accept: str | None) -> str:
     return chosen
 
 
-def issue_single(rt: Runtime, aro: AuthenticatedAro, csr: bytes) -> tuple[Issued, str]:
-    """The RA's checks, the duplicate-request claim and the issuance cycle, in that order.
-    Returns the issued certificate and its kind."""
+def _reserve(
+    rt: Runtime,
+    aro: AuthenticatedAro,
+    request: CertificateRequest,
+    name: duplicates.RequestName,
+    actor: str,
+    token: TokenUse | None,
+) -> Reservation:
+    """Build and lint with the cached CA, then, in one transaction, check that the CA is
+    still the store's, the entitlement and the claim, and record the intent."""
+    services = rt.services
+    used: list[tuple[Pki, LoadedAuthority]] = []
+
+    def load(env: Environment, pki: Pki) -> LoadedAuthority:
+        loaded = rt.authorities.get(services, env, pki)
+        used.append((pki, loaded))
+        return loaded
+
+    plan = plan_request(services.clock, services.config, load, rt.env, request)
+
+    def claim(tx: Transaction) -> None:
+        if token is not None:
+            token.record(tx, services.clock)
+        for pki, loaded in used:
+            if tx.authority(rt.env, loaded.row.name) != loaded.row:
+                rt.authorities.forget(rt.env, pki)
+                raise _AuthorityChanged
+        check_entitled(tx, rt.eligibility, aro.party, request)
+        duplicates.claim(tx, services.clock, name, str(request.kind), actor)
+
+    return reserve(
+        services.store,
+        services.clock,
+        services.linter(rt.env),
+        plan.authority,
+        plan.facts,
+        plan.build,
+        actor,
+        in_intent=claim,
+    )
+
+
+class _AuthorityChanged(Exception):
+    """The cached issuing CA is no longer the store's: load it again and start over."""
+
+
+def issue_single(
+    rt: Runtime, aro: AuthenticatedAro, csr: bytes, token: TokenUse | None = None
+) -> tuple[Issued, str]:
+    """The RA's checks, the duplicate-request claim and the issuance cycle (R-SI-1, R-CA-4).
+    Returns the issued certificate and its kind.
+
+    Two write transactions: the first uses up ``token`` (when the caller deferred it),
+    re-checks the cached CA, the party's entitlement (R-PART-3) and claims the request
+    (R-SI-3) together with recording the intent; the second stores the certificate and
+    marks the request answered. A refusal in the first commits nothing."""
     services = rt.services
     request = check_csr(csr)
     actor = rt.actor(aro.officer.id)
     name = duplicates.RequestName(rt.env, aro.party.id, request.csr_sha256)
-    with services.store.transaction() as tx:
-        check_entitled(tx, rt.eligibility, aro.party, request)
-        duplicates.claim(tx, services.clock, name, str(request.kind), actor)
-    try:
-        issued = issue_request(
-            services.store,
-            services.clock,
-            services.linter(rt.env),
-            services.config,
-            services.issuing_authority,
-            rt.env,
-            request,
-            actor,
+    for _ in range(_AUTHORITY_ATTEMPTS):
+        try:
+            reservation = _reserve(rt, aro, request, name, actor, token)
+        except _AuthorityChanged:
+            continue
+        if token is not None:
+            token.recorded = True  # with the intent, committed
+        break
+    else:  # pragma: no cover - the CA changed under every attempt
+        raise Conflict(
+            "the issuing CA is changing; try again", code="authority-changed", rid="R-CA-4"
         )
+
+    def answered(tx: Transaction, issued: Issued) -> None:
+        duplicates.answered(tx, name, issued, actor)
+
+    try:
+        issued = complete(services.store, services.clock, reservation, actor, in_store=answered)
     except Exception as exc:
         code = exc.code if isinstance(exc, SmkiError) else "internal"
         try:
@@ -127,7 +189,6 @@ def issue_single(rt: Runtime, aro: AuthenticatedAro, csr: bytes) -> tuple[Issued
         except Exception:
             log.exception("could not release the request claim %s", name.key)
         raise
-    duplicates.settle(services.store, services.clock, name, issued, actor)
     return issued, str(request.kind)
 
 
@@ -160,12 +221,21 @@ def issue_single(rt: Runtime, aro: AuthenticatedAro, csr: bytes) -> tuple[Issued
         **problem_responses(400, 401, 403, 406, 409, 413, 415, 422, 503),
     },
 )
-async def request_certificate(request: Request, rt: RuntimeDep, aro: AroDep) -> Response:
+async def request_certificate(request: Request, rt: RuntimeDep, caller: PendingAroDep) -> Response:
     """A Device or an Organisation Certificate, chosen by the CSR, for the ARO's party."""
-    output = choose_format(request.headers.get("accept"))
-    require_media_type(request, PKCS10)
-    body = await read_body(request, MAX_CSR_OCTETS)
-    issued, kind = await run_in_threadpool(issue_single, rt, aro, body)
+    try:
+        output = choose_format(request.headers.get("accept"))
+        require_media_type(request, PKCS10)
+        body = await read_body(request, MAX_CSR_OCTETS)
+        issued, kind = await rt.work.run(issue_single, rt, caller.aro, body, caller.token)
+    except Exception:
+        # Refused (or failed) before its first write: the token is used up all the same.
+        if not caller.token.recorded:
+            try:
+                await rt.work.run(caller.token.burn, rt.services.store, rt.services.clock)
+            except Exception:
+                log.exception("could not record the token id of a refused request")
+        raise
     rt.metrics.issued.inc(kind)
     content = issued.der
     if output == PEM:

@@ -3,16 +3,77 @@ served and the eligibility table. Built once per process by the application's li
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Annotated
+import os
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Annotated, Final, TypeVar
 
+import anyio
+import anyio.to_thread
 from fastapi import Depends, Request
 
 from smki.api.metrics import Metrics
+from smki.ca.authority import LoadedAuthority
 from smki.errors import ConfigError
-from smki.profiles.kinds import Environment
+from smki.profiles.kinds import Environment, Pki
 from smki.ra.eligibility import EligibilityTable
 from smki.wiring import Services
+
+
+class AuthorityCache:
+    """The issuing CAs of this process, loaded (certificate parsed, key opened) once rather
+    than per request. A user checks, inside the transaction that records its intent, that the
+    authority's row is still the one loaded (``is_current``); when it is not (a new
+    certificate, a revoked or replaced CA) it ``forget``s it and loads again, so a change in
+    the store takes effect at the next request, as it did when every request loaded it."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._loaded: dict[tuple[Environment, Pki], LoadedAuthority] = {}
+
+    def get(self, services: Services, env: Environment, pki: Pki) -> LoadedAuthority:
+        loaded = self._loaded.get((env, pki))
+        if loaded is None:
+            loaded = services.issuing_authority(env, pki)
+            with self._lock:
+                self._loaded[(env, pki)] = loaded
+        return loaded
+
+    def forget(self, env: Environment, pki: Pki) -> None:
+        with self._lock:
+            self._loaded.pop((env, pki), None)
+
+
+#: How many requests may do their store-bound work (authentication, issuance) at once.
+WORK_THREADS_ENV: Final = "SMKI_WORK_THREADS"
+DEFAULT_WORK_THREADS: Final = 4
+
+_T = TypeVar("_T")
+
+
+class WorkLimiter:
+    """A bound on the threads that run requests' synchronous work at once.
+
+    That work is CPU (signature checks, lints, signing) and SQLite writes, which take one
+    write lock per process: 32 concurrent requests in 32 threads do not finish sooner than
+    in 4, they contend for the GIL and the lock while holding each other up, and the slowest
+    wait longest (R-PERF-1). Queued requests wait here, in arrival order, without a thread.
+    Created in the application's event loop on first use."""
+
+    def __init__(self, threads: int | None = None) -> None:
+        self._threads = threads
+        self._limiter: anyio.CapacityLimiter | None = None
+
+    def threads(self) -> int:
+        if self._threads is None:
+            self._threads = max(1, int(os.environ.get(WORK_THREADS_ENV) or DEFAULT_WORK_THREADS))
+        return self._threads
+
+    async def run(self, fn: Callable[..., _T], *args: object) -> _T:
+        if self._limiter is None:
+            self._limiter = anyio.CapacityLimiter(self.threads())
+        return await anyio.to_thread.run_sync(fn, *args, limiter=self._limiter)
 
 
 @dataclass(frozen=True)
@@ -21,6 +82,8 @@ class Runtime:
     env: Environment
     eligibility: EligibilityTable
     metrics: Metrics
+    authorities: AuthorityCache = field(default_factory=AuthorityCache, compare=False)
+    work: WorkLimiter = field(default_factory=WorkLimiter, compare=False)
 
     def actor(self, officer_id: int) -> str:
         """The audit actor for an ARO acting through the Service Interface."""

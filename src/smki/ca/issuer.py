@@ -22,7 +22,7 @@ from smki.errors import Conflict
 from smki.failpoints import hit
 from smki.keystore.base import Signer
 from smki.profiles.kinds import CertKind, KeyUse
-from smki.storage.api import NewCertificate, Store
+from smki.storage.api import NewCertificate, Store, Transaction
 from smki.x509.keys import key_id_for_spki
 from smki.x509.tbs import TbsFields, encode_tbs, precertificate
 
@@ -56,6 +56,25 @@ class Issued:
     der: bytes = field(repr=False)
 
 
+#: Runs inside the transaction that records the intent (a caller's claim on the request);
+#: raising refuses the request and leaves nothing behind.
+IntentHook = Callable[[Transaction], None]
+#: Runs inside the transaction that stores the certificate, with the stored certificate.
+StoredHook = Callable[[Transaction, "Issued"], None]
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """Steps 2–5 done: a serial reserved, the TBS built, linted and its intent committed."""
+
+    authority: SigningAuthority
+    facts: CertificateFacts
+    fields: TbsFields
+    serial: int
+    tbs: bytes = field(repr=False)
+    intent_id: int
+
+
 def issue_one(
     store: Store,
     clock: Clock,
@@ -68,21 +87,60 @@ def issue_one(
     self_signed: bool = False,
 ) -> Issued:
     """Run the whole cycle for one certificate built by ``build(serial)``."""
+    reservation = reserve(store, clock, linter, authority, facts, build, actor)
+    return complete(store, clock, reservation, actor, self_signed=self_signed)
+
+
+def reserve(
+    store: Store,
+    clock: Clock,
+    linter: PreSignLinter,
+    authority: SigningAuthority,
+    facts: CertificateFacts,
+    build: Callable[[int], TbsFields],
+    actor: str,
+    *,
+    in_intent: IntentHook | None = None,
+) -> Reservation:
+    """Reserve a serial, build the TBS, lint it and commit its intent (R-CA-4, steps 2–5).
+
+    ``in_intent`` runs first in the intent's transaction: a refusal it raises commits
+    nothing. After this returns, ``complete`` signs, or ``recover_intents`` abandons."""
     for _ in range(_SERIAL_ATTEMPTS):
         serial = new_serial()
         fields = build(serial)
         tbs = encode_tbs(fields)
         require_clean(linter, precertificate(tbs), facts.kind)
         try:
-            intent_id = _record_intent(store, clock, authority, facts, serial, tbs, actor)
-        except Conflict:
+            intent_id = _record_intent(
+                store, clock, authority, facts, serial, tbs, actor, in_intent
+            )
+        except Conflict as conflict:
+            if conflict.code != "duplicate-serial":
+                raise
             continue
-        break
-    else:  # pragma: no cover - 2**-100 territory
-        raise Conflict("could not reserve a fresh serial number", rid="R-PROF-3")
+        return Reservation(authority, facts, fields, serial, tbs, intent_id)
+    raise Conflict(  # pragma: no cover - 2**-100 territory
+        "could not reserve a fresh serial number", rid="R-PROF-3"
+    )
+
+
+def complete(
+    store: Store,
+    clock: Clock,
+    reservation: Reservation,
+    actor: str,
+    *,
+    self_signed: bool = False,
+    in_store: StoredHook | None = None,
+) -> Issued:
+    """Sign the reserved TBS, check the signed bytes, then store and publish (R-CA-4, steps
+    6–8). ``in_store`` runs in the storing transaction, after the certificate is inserted."""
+    authority, facts, fields = reservation.authority, reservation.facts, reservation.fields
     hit("issue.after-intent")
-    der = sign_certificate(authority.signer, authority.public_key, tbs)
+    der = sign_certificate(authority.signer, authority.public_key, reservation.tbs)
     hit("issue.after-sign")
+    serial = reservation.serial
     with store.transaction() as tx:
         (certificate_id,) = tx.add_certificates(
             [
@@ -97,7 +155,7 @@ def issue_one(
                     not_after=fields.not_after,
                     ski=key_id_for_spki(fields.spki),
                     der=der,
-                    intent_id=intent_id,
+                    intent_id=reservation.intent_id,
                 )
             ],
             clock.now(),
@@ -115,8 +173,11 @@ def issue_one(
                 "sha256": hashlib.sha256(der).hexdigest(),
             },
         )
+        issued = Issued(certificate_id, serial, der)
+        if in_store is not None:
+            in_store(tx, issued)
     hit("issue.after-store")
-    return Issued(certificate_id, serial, der)
+    return issued
 
 
 def _record_intent(
@@ -127,9 +188,12 @@ def _record_intent(
     serial: int,
     tbs: bytes,
     actor: str,
+    in_intent: IntentHook | None = None,
 ) -> int:
     digest = hashlib.sha256(tbs).digest()
     with store.transaction() as tx:
+        if in_intent is not None:
+            in_intent(tx)
         (intent_id,) = tx.reserve_intents(
             authority.authority_id, [(serial, str(facts.kind), digest)], clock.now()
         )

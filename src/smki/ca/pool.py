@@ -8,9 +8,11 @@ pipe and is never logged.
 
 from __future__ import annotations
 
+import importlib
 import multiprocessing
 import os
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, TypeVar
 
@@ -42,6 +44,19 @@ def sign_tbs_list(tbs_list: list[bytes]) -> list[bytes]:
     return [sign_certificate(_signer, _issuer_key, tbs) for tbs in tbs_list]
 
 
+def _started(delay: float, modules: tuple[str, ...]) -> int:
+    """Worker side: import ``modules``, linger so that one worker cannot take every task, and
+    say which process ran."""
+    for name in modules:
+        importlib.import_module(name)
+    time.sleep(delay)
+    return os.getpid()
+
+
+_WARM_DELAY = 0.02
+_WARM_ROUNDS = 200
+
+
 def default_processes() -> int:
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
@@ -71,6 +86,21 @@ class SigningPool:
         except BaseException as exc:
             future.set_exception(exc)
         return future
+
+    def warm(self, modules: Sequence[str] = ()) -> None:
+        """Return once every worker has started, run its initialiser (the key store opened)
+        and imported ``modules``: spawning is lazy, and a batch should not wait for it."""
+        if self._executor is None:
+            return
+        seen: set[int] = set()
+        for _ in range(_WARM_ROUNDS):
+            futures = [
+                self._executor.submit(_started, _WARM_DELAY, tuple(modules))
+                for _ in range(self.processes)
+            ]
+            seen.update(future.result() for future in futures)
+            if len(seen) >= self.processes:
+                return
 
     def close(self) -> None:
         if self._executor is not None:

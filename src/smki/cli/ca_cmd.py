@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from smki.ca.authority import LoadedAuthority
+from smki.ca.crl_schedule import reissue_due_lists
 from smki.ca.serials import parse_serial_hex
 from smki.cli.errors import cli_errors
 from smki.cli.options import EnvOption, HomeOption
@@ -216,3 +217,39 @@ def show(home: HomeOption, env: EnvOption = None) -> None:
     finally:
         services.close()
     Console().print(table)
+
+
+@app.command("reissue-crls")
+@cli_errors
+def reissue_crls(
+    home: HomeOption,
+    env: EnvOption = None,
+    all_lists: Annotated[
+        bool, typer.Option("--all", help="Reissue every list, not only those due.")
+    ] = False,
+) -> None:
+    """Reissue the CRLs and ARLs due (half their period or less left), as `smki serve` does
+    on its schedule (R-REP-5)."""
+    services = open_services(home)
+    try:
+        environment = services.choose_environment(env)
+
+        def load(tx: Transaction, name: str) -> LoadedAuthority:
+            return services.authority(tx, environment, name)
+
+        period = services.config.crl_period
+        reissued = reissue_due_lists(
+            services.store,
+            services.clock,
+            period,
+            load,
+            environment,
+            services.actor,
+            margin=period if all_lists else None,
+        )
+    finally:
+        services.close()
+    for item in reissued:
+        typer.echo(f"{item.authority}: {item.list_kind.upper()} number {item.number} issued")
+    if not reissued:
+        typer.echo("no list was due")

@@ -163,7 +163,7 @@ def verify_token(
         _check_signature(parsed)
     trusted = trust.trusted_icas()
     with _only_refusals():
-        _check_issuer(parsed.certificate, parsed.ica, trusted)
+        _check_issuer(parsed.certificate, parsed.ica, trusted, parsed.x5c)
         for cert, name in ((parsed.certificate, "ARO"), (parsed.ica, "ICA")):
             if not cert.not_valid_before_utc <= at <= cert.not_valid_after_utc:
                 _refuse("token-certificate-expired", f"the {name} certificate is not valid now")
@@ -195,6 +195,7 @@ class _Parsed:
     ica: x509.Certificate
     signed: bytes  # the JWS signing input
     signature: bytes
+    x5c: tuple[str, str] = ("", "")  # as sent: the key of the chain-signature cache
 
 
 def _parse(token: str) -> _Parsed:
@@ -210,13 +211,16 @@ def _parse(token: str) -> _Parsed:
         _refuse("token-alg", f"the algorithm must be {ALGORITHM}")
     if not header.keys() <= _HEADER_KEYS or header.get("typ", "JWT") != "JWT":
         _refuse("token-header", 'the header holds only "alg", "typ": "JWT" and "x5c"')
-    certificate, ica = _certificates(header.get("x5c"))
+    x5c = header.get("x5c")
+    certificate, ica = _certificates(x5c)
+    assert isinstance(x5c, list)  # _certificates refused anything else
     return _Parsed(
         claims=_claims(_json_object(payload_b64, "payload")),
         certificate=certificate,
         ica=ica,
         signed=jws.signing_input(header_b64, payload_b64),
         signature=_decode(signature_b64, "signature"),
+        x5c=(str(x5c[0]), str(x5c[1])),
     )
 
 
@@ -284,16 +288,41 @@ def _check_signature(parsed: _Parsed) -> None:
         _refuse("token-signature", "the signature does not verify with the ARO certificate")
 
 
-def _check_issuer(aro: x509.Certificate, ica: x509.Certificate, trusted: Sequence[bytes]) -> None:
-    ica_der = ica.public_bytes(Encoding.DER)
-    known = False
-    for der in trusted:  # no early exit: the time taken does not say which one matched
-        known |= hmac.compare_digest(der, ica_der)
+#: Outcomes of "the ARO certificate's signature verifies under the ICA certificate", keyed by
+#: the two certificates as sent. Only that pure function of the two is remembered: which ICAs
+#: are trusted and whether the credential is revoked are asked of the store on every request,
+#: so a revocation takes effect at the next request (R-IKI-1). Bounded; cleared when full.
+_CHAIN_CHECKS: dict[tuple[str, str], bool] = {}
+_CHAIN_CHECKS_MAX = 1024
+
+
+def _issued_by(aro: x509.Certificate, ica: x509.Certificate, x5c: tuple[str, str]) -> bool:
+    found = _CHAIN_CHECKS.get(x5c) if all(x5c) else None
+    if found is not None:
+        return found
     try:
         aro.verify_directly_issued_by(ica)
         issued = True
     except (ValueError, TypeError, InvalidSignature, UnsupportedAlgorithm):
         issued = False
+    if all(x5c):
+        if len(_CHAIN_CHECKS) >= _CHAIN_CHECKS_MAX:
+            _CHAIN_CHECKS.clear()
+        _CHAIN_CHECKS[x5c] = issued
+    return issued
+
+
+def _check_issuer(
+    aro: x509.Certificate,
+    ica: x509.Certificate,
+    trusted: Sequence[bytes],
+    x5c: tuple[str, str] = ("", ""),
+) -> None:
+    ica_der = ica.public_bytes(Encoding.DER)
+    known = False
+    for der in trusted:  # no early exit: the time taken does not say which one matched
+        known |= hmac.compare_digest(der, ica_der)
+    issued = _issued_by(aro, ica, x5c)
     if not (known and issued):
         _refuse("token-untrusted", "the certificate was not issued by this environment's ICA")
 

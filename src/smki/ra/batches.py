@@ -33,7 +33,7 @@ from smki.errors import (
     StorageError,
 )
 from smki.keystore.base import StoreSpec
-from smki.ra.device_batch import DEFAULT_CHUNK, DeviceBatchIssuer, Refused
+from smki.ra.device_batch import DEFAULT_CHUNK, DeviceBatchIssuer, Refused, prepare_devices
 from smki.ra.status import load_party, require_authorised
 from smki.storage.api import BatchItemRow, BatchRow, Store, Transaction
 from smki.x509.keys import spki_der
@@ -52,7 +52,8 @@ class BatchRunner:
     ``run_until_idle`` works through every claimable batch and returns (tests, tools);
     ``start``/``stop`` run the same loop in a background thread of a service process. The
     signing pool is made on first use from ``keystore`` (``processes`` workers, default one
-    per core) unless one is given.
+    per core, warm before it is used) unless one is given; with ``prestart_pool`` the loop
+    makes it as soon as it starts.
     """
 
     def __init__(
@@ -70,6 +71,7 @@ class BatchRunner:
         lease: dt.timedelta = dt.timedelta(seconds=60),
         poll_seconds: float = 2.0,
         owner: str | None = None,
+        prestart_pool: bool = False,
     ) -> None:
         if pool is None and keystore is None:
             raise ValueError("a BatchRunner needs a signing pool or a key store to make one")
@@ -91,6 +93,7 @@ class BatchRunner:
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
         self._recovered = False
+        self._prestart = prestart_pool
 
     # -- driving ------------------------------------------------------------------------
     def run_until_idle(self, *, max_attempts: int = 3) -> int:
@@ -165,6 +168,11 @@ class BatchRunner:
             self._pool = None
 
     def _loop(self) -> None:
+        if self._prestart:
+            try:
+                self._signing_pool()  # spawned and warm before the first batch arrives
+            except Exception:
+                log.exception("batch runner %s: the signing pool did not start", self.owner)
         while not self._stopping.is_set():
             try:
                 busy = self.run_once() is not None
@@ -254,7 +262,9 @@ class BatchRunner:
         return None
 
     def _next_items(self, batch: BatchRow, after: int) -> list[BatchItemRow]:
-        limit = self._chunk * max(2, self._processes) * 2
+        # Large slices: each slice ends with the pool draining, so fewer slices keep it busy
+        # (32,000 CSRs of a few hundred octets each with the default chunk).
+        limit = self._chunk * max(2, self._processes) * 8
         with self._store.transaction() as tx:
             self._renew(tx, batch)
             return tx.open_items(batch.id, limit, after=after)
@@ -359,10 +369,16 @@ class BatchRunner:
     def _signing_pool(self) -> SigningPool:
         if self._pool is None:
             assert self._keystore is not None
-            self._pool = SigningPool(
+            pool = SigningPool(
                 self._keystore,
                 self._authority.row.key_label,
                 spki_der(self._authority.signing.public_key),
                 self._processes,
             )
+            try:
+                pool.warm([prepare_devices.__module__])
+            except BaseException:
+                pool.close()
+                raise
+            self._pool = pool
         return self._pool

@@ -41,7 +41,11 @@ from smki.storage.api import NewCertificate, Store, Transaction
 from smki.x509.tbs import precertificate
 from smki.x509.timeenc import NO_EXPIRY
 
-DEFAULT_CHUNK = 1000
+#: CSRs per chunk: each chunk costs two transactions, two audit events and a pool round trip,
+#: so larger chunks cost less per CSR, until filling and draining the pipeline (a chunk
+#: prepared and signed before anything else can happen) costs more. 2,000 measured best for
+#: a 50,000-CSR batch on two cores (R-SI-2).
+DEFAULT_CHUNK = 2000
 
 log = logging.getLogger(__name__)
 
@@ -173,16 +177,27 @@ class DeviceBatchIssuer:
         now = self._clock.now().replace(microsecond=0)
         spec = TemplateSpec(self._context, now, self._linter)
         results: list[Issued | Refused | None] = [None] * len(csrs)
-        prepared_futures = [
-            self._pool.submit(prepare_devices, start, list(csrs[start : start + self._chunk]), spec)
-            for start in range(0, len(csrs), self._chunk)
-        ]
+        starts = iter(range(0, len(csrs), self._chunk))
+        # A bounded pipeline: a few chunks being prepared, and each chunk's signing task
+        # queued right behind them, so that the pool's FIFO queue alternates preparing and
+        # signing and this process records intents and stores chunks while workers work.
+        preparing: deque[Future[list[_Prepared | Refused]]] = deque()
         signing: deque[tuple[list[_Prepared], list[int], Future[list[bytes]]]] = deque()
+
+        def feed() -> None:
+            while len(preparing) <= self._pool.processes:
+                start = next(starts, None)
+                if start is None:
+                    return
+                part = list(csrs[start : start + self._chunk])
+                preparing.append(self._pool.submit(prepare_devices, start, part, spec))
+
         try:
-            for future in prepared_futures:
+            feed()
+            while preparing:
                 prepared: list[_Prepared] = []
                 refused: list[Refused] = []
-                for item in future.result():
+                for item in preparing.popleft().result():
                     if isinstance(item, Refused):
                         results[item.index] = item
                         refused.append(item)
@@ -195,6 +210,7 @@ class DeviceBatchIssuer:
                 elif refused and self._on_refused is not None:
                     with self._store.transaction() as tx:
                         self._on_refused(tx, refused)
+                feed()
                 # A chunk leaves the queue only once stored: what is queued is never stored.
                 while signing and signing[0][2].done():
                     self._store_chunk(*_resolve(signing[0]), now, results, label)
@@ -203,7 +219,7 @@ class DeviceBatchIssuer:
                 self._store_chunk(*_resolve(signing[0]), now, results, label)
                 signing.popleft()
         except BaseException:
-            for pending in prepared_futures:
+            for pending in preparing:
                 pending.cancel()
             self._abandon([intent for _, intents, _ in signing for intent in intents], label)
             raise

@@ -8,9 +8,10 @@ uniqueIdentifier → Organisation (Issuing OCA) (R-PROF-14, R-PROF-20).
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from smki.ca.authority import LoadedAuthority
-from smki.ca.issuer import CertificateFacts, Issued, issue_one
+from smki.ca.issuer import CertificateFacts, Issued, SigningAuthority, issue_one
 from smki.ca.linting import PreSignLinter
 from smki.clock import Clock
 from smki.config.pki import PkiConfig
@@ -50,6 +51,28 @@ def issue_request(
     request: CertificateRequest,
     actor: str,
 ) -> Issued:
+    plan = plan_request(clock, config, load, env, request)
+    return issue_one(store, clock, linter, plan.authority, plan.facts, plan.build, actor)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What the issuance cycle needs for one request: the CA, the stored facts, the TBS."""
+
+    authority: SigningAuthority
+    facts: CertificateFacts
+    build: Callable[[int], TbsFields]
+
+
+def plan_request(
+    clock: Clock,
+    config: PkiConfig,
+    load: AuthorityLoader,
+    env: Environment,
+    request: CertificateRequest,
+) -> Plan:
+    """The CA and the profile for a checked request (R-PROF-10, R-PROF-20): a Device request
+    goes to the Issuing DCA, an Organisation request to the Issuing OCA."""
     now = truncate(clock.now())
     build_tbs: Callable[[int], TbsFields]
     if isinstance(request, DeviceRequest):
@@ -80,4 +103,4 @@ def issue_request(
                 organisation.common_name,
             )
 
-    return issue_one(store, clock, linter, authority.signing, facts, build_tbs, actor)
+    return Plan(authority.signing, facts, build_tbs)

@@ -86,13 +86,19 @@ def _claimed_at(value: str, now: dt.datetime) -> dt.datetime:
 def settle(store: Store, clock: Clock, name: RequestName, issued: Issued, actor: str) -> None:
     """Mark ``name`` answered by ``issued``: from now on the CSR is a duplicate."""
     with store.transaction() as tx:
-        tx.set_meta(name.key, f"{_ISSUED} {issued.certificate_id}")
-        tx.audit(
-            actor,
-            "request.answered",
-            f"certificate:{issued.certificate_id}",
-            {"csr_sha256": name.csr_sha256.hex(), "serial": serial_hex(issued.serial)},
-        )
+        answered(tx, name, issued, actor)
+
+
+def answered(tx: Transaction, name: RequestName, issued: Issued, actor: str) -> None:
+    """``settle`` inside ``tx``: the Service Interface calls it in the transaction that
+    stores the certificate, so the claim and the certificate are published together."""
+    tx.set_meta(name.key, f"{_ISSUED} {issued.certificate_id}")
+    tx.audit(
+        actor,
+        "request.answered",
+        f"certificate:{issued.certificate_id}",
+        {"csr_sha256": name.csr_sha256.hex(), "serial": serial_hex(issued.serial)},
+    )
 
 
 def release(store: Store, clock: Clock, name: RequestName, code: str, actor: str) -> None:

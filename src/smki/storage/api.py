@@ -203,6 +203,11 @@ class RegistrationTransaction(Protocol):
         past are purged, since an expired token is refused on its own."""
         ...
 
+    def token_id_used(self, jti: str, at: dt.datetime) -> bool:
+        """Whether ``use_token_id`` recorded ``jti`` and its expiry is not past at ``at``:
+        a read, for callers that record the id later in a transaction of their own."""
+        ...
+
 
 @dataclass(frozen=True)
 class BatchRow:

@@ -302,6 +302,9 @@ batches = sa.Table(
     # Which runner works on the batch, and until when its claim holds without renewal.
     sa.Column("lease_owner", sa.Text, nullable=True),
     sa.Column("lease_until", UtcDateTime, nullable=True),
+    # Items with a certificate / with an error, moved with the items (status reads one row).
+    sa.Column("issued", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("failed", sa.Integer, nullable=False, server_default="0"),
     sa.CheckConstraint("state IN ('accepted', 'issuing', 'done', 'failed')", name="state"),
 )
 

@@ -20,6 +20,7 @@ from smki.errors import Conflict, NotFound, StorageError
 from smki.storage import schema as t
 from smki.storage.api import BatchItemError, BatchItemRow, BatchRow
 from smki.storage.sql_base import SqlBase, chunks
+from smki.storage.sql_bulk import execute_many
 
 _UNFINISHED: Final = ("accepted", "issuing")
 _FINISHED: Final = frozenset({"done", "failed"})
@@ -58,13 +59,15 @@ class BatchSql(SqlBase):
                     completed_at=None,
                     lease_owner=None,
                     lease_until=None,
+                    issued=0,
+                    failed=0,
                 )
             )
         except Conflict:
             raise Conflict(f"batch {batch_id} already exists", code="duplicate-batch") from None
         rows = [{"batch_id": batch_id, "idx": i, "csr": bytes(csr)} for i, csr in enumerate(csrs)]
         for start in range(0, len(rows), _ITEM_ROWS_PER_STATEMENT):
-            self._run(t.batch_items.insert(), rows[start : start + _ITEM_ROWS_PER_STATEMENT])
+            self._many(t.batch_items.insert(), rows[start : start + _ITEM_ROWS_PER_STATEMENT])
         return self._require_batch(batch_id)
 
     def batch(self, batch_id: str) -> BatchRow | None:
@@ -144,7 +147,9 @@ class BatchSql(SqlBase):
             {"b_batch": batch_id, "b_idx": idx, "b_certificate": certificate_id}
             for idx, certificate_id in results
         ]
-        self._set_outcomes(params, {"certificate_id": sa.bindparam("b_certificate")})
+        self._set_outcomes(
+            batch_id, params, {"certificate_id": sa.bindparam("b_certificate")}, "issued"
+        )
 
     def set_item_errors(self, batch_id: str, errors: Sequence[tuple[int, str, str]]) -> None:
         """Record (idx, code, detail) for open items; Conflict as for ``set_item_results``."""
@@ -153,11 +158,15 @@ class BatchSql(SqlBase):
             for idx, code, detail in errors
         ]
         self._set_outcomes(
+            batch_id,
             params,
             {"error_code": sa.bindparam("b_code"), "error_detail": sa.bindparam("b_detail")},
+            "failed",
         )
 
-    def _set_outcomes(self, params: list[dict[str, Any]], values: dict[str, Any]) -> None:
+    def _set_outcomes(
+        self, batch_id: str, params: list[dict[str, Any]], values: dict[str, Any], counter: str
+    ) -> None:
         if not params:
             return
         i = t.batch_items
@@ -176,13 +185,18 @@ class BatchSql(SqlBase):
             # being settled by a concurrent transaction is waited for and then re-checked.
             updated = 0
             for chunk in chunks(params):
-                updated += self._run(stmt, chunk).rowcount
+                updated += self._many(stmt, chunk)
             if updated != len(params):
                 raise Conflict(
                     "a batch item already has an outcome (or does not exist)",
                     code="batch-item-not-open",
                     rid="R-SI-2",
                 )
+            # The counter moves with the items, in this transaction: status reads one row.
+            b = t.batches
+            self._run(
+                b.update().where(b.c.id == batch_id).values({counter: b.c[counter] + len(params)})
+            )
 
     def finish_batch(self, batch_id: str, state: str, at: dt.datetime) -> bool:
         """Conditional: set "done" or "failed" and release the lease; False if the batch was
@@ -201,22 +215,13 @@ class BatchSql(SqlBase):
         return True
 
     def batch_counts(self, batch_id: str) -> tuple[int, int, int]:
-        """(issued, failed, open) items."""
-        i = t.batch_items
-
-        def count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[Any]:
-            return sa.func.coalesce(sa.func.sum(sa.case((condition, 1), else_=0)), 0)
-
-        is_open = sa.and_(i.c.certificate_id.is_(None), i.c.error_code.is_(None))
-        row = self._first(
-            sa.select(
-                count_where(i.c.certificate_id.is_not(None)).label("issued"),
-                count_where(i.c.error_code.is_not(None)).label("failed"),
-                count_where(is_open).label("open"),
-            ).where(i.c.batch_id == batch_id)
-        )
-        assert row is not None  # an aggregate always returns a row
-        return int(row.issued), int(row.failed), int(row.open)
+        """(issued, failed, open) items, from the counters on the batch's row."""
+        b = t.batches
+        row = self._first(sa.select(b.c["count"], b.c.issued, b.c.failed).where(b.c.id == batch_id))
+        if row is None:
+            return 0, 0, 0
+        issued, failed = int(row.issued), int(row.failed)
+        return issued, failed, int(row._mapping["count"]) - issued - failed
 
     def batch_errors(self, batch_id: str) -> list[BatchItemError]:
         """The items refused, in idx order."""
@@ -241,6 +246,13 @@ class BatchSql(SqlBase):
             .order_by(i.c.idx)
         )
         return [bytes(r.der) for r in self._all(stmt)]
+
+    def _many(self, stmt: sa.Insert | sa.Update, rows: list[dict[str, Any]]) -> int:
+        """executemany; its summed rowcount. On SQLite without SQLAlchemy's per-row work
+        (``sql_bulk``): a 50,000-CSR batch writes each item twice (R-SI-2)."""
+        if self._conn.dialect.name == "sqlite":
+            return execute_many(self._conn, stmt, rows)
+        return int(self._run(stmt, rows).rowcount)
 
     def _require_batch(self, batch_id: str) -> BatchRow:
         found = self.batch(batch_id)

@@ -21,12 +21,59 @@ from smki.storage.sql_base import (
     duplicate_serial,
     intent_row,
 )
+from smki.storage.sql_bulk import execute_many
 
 _INTENT_STATES: Final = frozenset({"done", "abandoned"})
+#: Below this, SQLAlchemy's own executemany costs no more than compiling for ``execute_many``.
+_BULK_MIN_ROWS: Final = 16
+
+
+# The statements of every issuance, built once (building one per call cost more than running
+# it, R-PERF-1); parameters by name, lists as expanding parameters.
+_i, _c = t.issuance_intents, t.certificates
+_SERIAL_USED: Final = sa.union_all(
+    sa.select(_i.c.serial).where(
+        _i.c.authority_id == sa.bindparam("authority_id"),
+        _i.c.serial.in_(sa.bindparam("serials", expanding=True)),
+    ),
+    sa.select(_c.c.serial).where(
+        _c.c.authority_id == sa.bindparam("authority_id"),
+        _c.c.serial.in_(sa.bindparam("serials", expanding=True)),
+    ),
+).limit(1)
+_FINISH_INTENTS: Final = (
+    _i.update()
+    .where(_i.c.id.in_(sa.bindparam("ids", expanding=True)), _i.c.state == "pending")
+    .values(state=sa.bindparam("new_state"), finished_at=sa.bindparam("at"))
+)
+_CERTIFICATE: Final = sa.select(_c).where(_c.c.id == sa.bindparam("id"))
+_BY_SERIAL: Final = (
+    sa.select(_c)
+    .where(_c.c.env == sa.bindparam("env"), _c.c.serial == sa.bindparam("serial"))
+    .order_by(_c.c.id)
+)
+_INSERT_RETURNING_ID: Final = {
+    table.name: table.insert().returning(table.c.id) for table in (_i, _c)
+}
+_AUTHORITY_ENVS: Final = sa.select(t.authorities.c.id, t.authorities.c.env).where(
+    t.authorities.c.id.in_(sa.bindparam("ids", expanding=True))
+)
+# Locked until commit, so a concurrent recovery cannot abandon an intent between the check
+# and the certificate's insert (SQLite: BEGIN IMMEDIATE).
+_LOCK_INTENTS: Final = (
+    sa.select(_i.c.id, _i.c.authority_id, _i.c.serial, _i.c.state)
+    .where(_i.c.id.in_(sa.bindparam("ids", expanding=True)))
+    .with_for_update()
+)
 
 
 class IssuanceSql(SqlBase):
     """The issuance part of ``Transaction``."""
+
+    def _with(self, stmt: sa.Executable, params: dict[str, Any]) -> sa.CursorResult[Any]:
+        """A prebuilt statement run with ``params`` (errors translated as for any statement)."""
+        with translated_errors():
+            return self._conn.execute(stmt, params)
 
     # -- issuance (R-CA-4) ------------------------------------------------------------------
     def reserve_intents(
@@ -45,18 +92,9 @@ class IssuanceSql(SqlBase):
                 "a serial appears twice in the batch", code="duplicate-serial", rid="R-PROF-3"
             )
         for chunk in chunks(serials):
-            used = self._first(
-                sa.union_all(
-                    sa.select(t.issuance_intents.c.serial).where(
-                        t.issuance_intents.c.authority_id == authority_id,
-                        t.issuance_intents.c.serial.in_(chunk),
-                    ),
-                    sa.select(t.certificates.c.serial).where(
-                        t.certificates.c.authority_id == authority_id,
-                        t.certificates.c.serial.in_(chunk),
-                    ),
-                ).limit(1)
-            )
+            used = self._with(
+                _SERIAL_USED, {"authority_id": authority_id, "serials": chunk}
+            ).first()
             if used is not None:
                 raise duplicate_serial()
         rows = [
@@ -72,7 +110,7 @@ class IssuanceSql(SqlBase):
             for serial, kind, tbs_sha256 in items
         ]
         try:
-            return self._insert_many_by_serial(t.issuance_intents, rows)
+            return self._bulk_insert_by_serial(t.issuance_intents, rows)
         except Conflict:
             # A concurrent reservation of the same serial won the race.
             raise duplicate_serial() from None
@@ -90,14 +128,7 @@ class IssuanceSql(SqlBase):
         if state not in _INTENT_STATES:
             raise StorageError(f"unknown intent state {state!r}", code="bad-intent-state")
         for chunk in chunks(intent_ids):
-            self._run(
-                t.issuance_intents.update()
-                .where(
-                    t.issuance_intents.c.id.in_(chunk),
-                    t.issuance_intents.c.state == "pending",
-                )
-                .values(state=state, finished_at=at)
-            )
+            self._with(_FINISH_INTENTS, {"ids": chunk, "new_state": state, "at": at})
 
     def add_certificates(self, rows: Sequence[NewCertificate], at: dt.datetime) -> list[int]:
         """Bulk insert (executemany); marks each row's intent done. Returns ids in order.
@@ -131,14 +162,14 @@ class IssuanceSql(SqlBase):
             for r in rows
         ]
         try:
-            ids = self._insert_many_by_serial(t.certificates, values)
+            ids = self._bulk_insert_by_serial(t.certificates, values)
         except Conflict:
             raise duplicate_serial() from None
         self.finish_intents(intent_ids, "done", at)
         return ids
 
     def certificate(self, certificate_id: int) -> CertificateRow:
-        row = self._first(sa.select(t.certificates).where(t.certificates.c.id == certificate_id))
+        row = self._with(_CERTIFICATE, {"id": certificate_id}).first()
         if row is None:
             raise certificate_not_found(certificate_id)
         return certificate_row(row)
@@ -149,12 +180,8 @@ class IssuanceSql(SqlBase):
             t.encode_serial(serial)
         except t.UnstorableValueError:
             return []  # no stored certificate can have it
-        stmt = (
-            sa.select(t.certificates)
-            .where(t.certificates.c.env == env, t.certificates.c.serial == serial)
-            .order_by(t.certificates.c.id)
-        )
-        return [certificate_row(r) for r in self._all(stmt)]
+        rows = self._with(_BY_SERIAL, {"env": env, "serial": serial}).all()
+        return [certificate_row(r) for r in rows]
 
     def certificate_for_intent(self, intent_id: int) -> CertificateRow | None:
         row = self._first(sa.select(t.certificates).where(t.certificates.c.intent_id == intent_id))
@@ -166,14 +193,45 @@ class IssuanceSql(SqlBase):
             stmt = stmt.where(t.certificates.c.env == env)
         return int(self._scalar(stmt))
 
+    def _bulk_insert_by_serial(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        """``_insert_many_by_serial``; on SQLite through ``execute_many`` (a batch chunk's
+        rows share their times, whose processing is then done once, R-SI-2)."""
+        if self._conn.dialect.name != "sqlite":
+            return self._insert_many_by_serial(table, rows)
+        if len(rows) == 1:  # a single certificate: its id in the same statement
+            return [int(self._with(_INSERT_RETURNING_ID[table.name], rows[0]).scalar_one())]
+        if len(rows) < _BULK_MIN_ROWS:
+            return self._insert_many_by_serial(table, rows)
+        # Inside BEGIN IMMEDIATE nobody else inserts: the new rows are those past the
+        # previous largest id, in input order (checked against the serials, else looked up).
+        before = int(self._scalar(sa.select(sa.func.coalesce(sa.func.max(table.c.id), 0))))
+        execute_many(self._conn, table.insert(), rows)
+        new = self._all(
+            sa.select(table.c.id, table.c.authority_id, sa.type_coerce(table.c.serial, sa.Text))
+            .where(table.c.id > before)
+            .order_by(table.c.id)
+        )
+        stored = [(int(r[0]), int(r[1]), str(r[2])) for r in map(tuple, new)]
+        if [(authority, serial) for _, authority, serial in stored] == [
+            (r["authority_id"], t.encode_serial(r["serial"])) for r in rows
+        ]:
+            return [new_id for new_id, _, _ in stored]
+        ids: dict[tuple[int, int], int] = {}  # pragma: no cover - not seen on SQLite
+        for authority_id in {r["authority_id"] for r in rows}:  # pragma: no cover
+            serials = [r["serial"] for r in rows if r["authority_id"] == authority_id]
+            for chunk in chunks(serials):
+                stmt = sa.select(table.c.id, table.c.serial).where(
+                    table.c.authority_id == authority_id, table.c.serial.in_(chunk)
+                )
+                ids.update(
+                    {(authority_id, int(row.serial)): int(row.id) for row in self._all(stmt)}
+                )
+        return [ids[(r["authority_id"], r["serial"])] for r in rows]  # pragma: no cover
+
     def _authority_envs(self, authority_ids: set[int]) -> dict[int, str]:
         envs: dict[int, str] = {}
         for chunk in chunks(sorted(authority_ids)):
-            for row in self._all(
-                sa.select(t.authorities.c.id, t.authorities.c.env).where(
-                    t.authorities.c.id.in_(chunk)
-                )
-            ):
+            for row in self._with(_AUTHORITY_ENVS, {"ids": chunk}).all():
                 envs[int(row.id)] = str(row.env)
         for authority_id in authority_ids:
             if authority_id not in envs:
@@ -185,18 +243,7 @@ class IssuanceSql(SqlBase):
             raise Conflict("an intent appears twice in the batch", code="intent-mismatch")
         found: dict[int, sa.Row[Any]] = {}
         for chunk in chunks(intent_ids):
-            for row in self._all(
-                sa.select(
-                    t.issuance_intents.c.id,
-                    t.issuance_intents.c.authority_id,
-                    t.issuance_intents.c.serial,
-                    t.issuance_intents.c.state,
-                )
-                .where(t.issuance_intents.c.id.in_(chunk))
-                # Locked until commit, so a concurrent recovery cannot abandon an intent
-                # between this check and the certificate's insert (SQLite: BEGIN IMMEDIATE).
-                .with_for_update()
-            ):
+            for row in self._with(_LOCK_INTENTS, {"ids": chunk}).all():
                 found[int(row.id)] = row
         for r in rows:
             if r.intent_id is None:

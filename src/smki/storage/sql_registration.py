@@ -10,19 +10,59 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import time
 from collections.abc import Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql as pg
+from sqlalchemy.dialects import sqlite
 
 from smki.audit.chain import canonical_json
 from smki.errors import Conflict, InputError, NotFound, StorageError
 from smki.storage import schema as t
 from smki.storage.api import NotificationRow, OfficerRow, PartyRow
+from smki.storage.engine import translated_errors
 from smki.storage.sql_base import SqlBase, chunks
 
 _OFFICER_KINDS: Final = frozenset({"sro", "aro"})
 _EUI_OCTETS: Final = 8
+#: Expired token ids are purged at most this often per process (R-IKI-1 replay register).
+_TOKEN_PURGE_SECONDS: Final = 60.0
+_last_token_purge = float("-inf")
+
+
+def _use_token_id(insert: Any) -> sa.Executable:
+    stmt = insert(t.token_ids).values(
+        jti=sa.bindparam("jti"), expires_at=sa.bindparam("expires_at")
+    )
+    upsert: sa.Executable = stmt.on_conflict_do_update(
+        index_elements=[t.token_ids.c.jti],
+        set_={"expires_at": stmt.excluded.expires_at},
+        where=t.token_ids.c.expires_at < sa.bindparam("now"),
+    ).returning(t.token_ids.c.jti)
+    return upsert
+
+
+# Statements of every authenticated request, built once (building one per call cost more
+# than running it, R-PERF-1); parameters by name.
+_USE_TOKEN_ID: Final = {False: _use_token_id(sqlite.insert), True: _use_token_id(pg.insert)}
+_TOKEN_ID_USED: Final = sa.select(t.token_ids.c.jti).where(
+    t.token_ids.c.jti == sa.bindparam("jti"), t.token_ids.c.expires_at >= sa.bindparam("now")
+)
+_PARTY: Final = sa.select(t.parties).where(t.parties.c.id == sa.bindparam("party_id"))
+_PARTY_EUIS: Final = sa.select(t.party_entity_ids.c.eui).where(
+    t.party_entity_ids.c.party_id == sa.bindparam("party_id")
+)
+_OFFICERS: Final = (
+    sa.select(t.officers)
+    .where(t.officers.c.party_id == sa.bindparam("party_id"))
+    .order_by(t.officers.c.id)
+)
+_CURRENT_OFFICERS: Final = _OFFICERS.where(t.officers.c.removed_at.is_(None))
+_OFFICER_BY_CERTIFICATE: Final = sa.select(t.officers).where(
+    t.officers.c.certificate_id == sa.bindparam("certificate_id")
+)
 
 
 class RegistrationSql(SqlBase):
@@ -51,9 +91,21 @@ class RegistrationSql(SqlBase):
             self._add_entity_ids(party_id, env, euis)
         return party_id
 
+    def _one_or_none(self, stmt: sa.Executable, params: dict[str, Any]) -> sa.Row[Any] | None:
+        """The first row of a prebuilt statement run with ``params``."""
+        with translated_errors():
+            return self._conn.execute(stmt, params).first()
+
+    def _rows(self, stmt: sa.Executable, params: dict[str, Any]) -> list[sa.Row[Any]]:
+        with translated_errors():
+            return list(self._conn.execute(stmt, params).all())
+
     def party(self, party_id: int) -> PartyRow | None:
-        row = self._first(sa.select(t.parties).where(t.parties.c.id == party_id))
-        return None if row is None else self._party_rows([row])[0]
+        row = self._one_or_none(_PARTY, {"party_id": party_id})
+        if row is None:
+            return None
+        euis = [bytes(r.eui) for r in self._rows(_PARTY_EUIS, {"party_id": party_id})]
+        return party_row(row, euis)
 
     def parties(self, env: str | None = None) -> list[PartyRow]:
         stmt = sa.select(t.parties).order_by(t.parties.c.id)
@@ -170,10 +222,8 @@ class RegistrationSql(SqlBase):
         return None if row is None else officer_row(row)
 
     def officers(self, party_id: int, *, include_removed: bool = False) -> list[OfficerRow]:
-        stmt = sa.select(t.officers).where(t.officers.c.party_id == party_id)
-        if not include_removed:
-            stmt = stmt.where(t.officers.c.removed_at.is_(None))
-        return [officer_row(r) for r in self._all(stmt.order_by(t.officers.c.id))]
+        stmt = _OFFICERS if include_removed else _CURRENT_OFFICERS
+        return [officer_row(r) for r in self._rows(stmt, {"party_id": party_id})]
 
     def remove_officer(self, officer_id: int, by: str, at: dt.datetime) -> bool:
         """Conditional: False if already removed; NotFound ``unknown-officer``."""
@@ -207,9 +257,7 @@ class RegistrationSql(SqlBase):
             raise officer_not_found(officer_id)
 
     def officer_by_certificate(self, certificate_id: int) -> OfficerRow | None:
-        row = self._first(
-            sa.select(t.officers).where(t.officers.c.certificate_id == certificate_id)
-        )
+        row = self._one_or_none(_OFFICER_BY_CERTIFICATE, {"certificate_id": certificate_id})
         return None if row is None else officer_row(row)
 
     # -- notifications (R-PART-6) -----------------------------------------------------------
@@ -249,14 +297,24 @@ class RegistrationSql(SqlBase):
                 f"a token id must be at most {t.TOKEN_ID_MAX_LENGTH} characters, without NUL",
                 code="unstorable-value",
             )
-        self._run(t.token_ids.delete().where(t.token_ids.c.expires_at < at))
-        # RETURNING, not rowcount: drivers need not report a rowcount for INSERT.
-        inserted = self._first(
-            self._insert_ignoring(t.token_ids, "jti")
-            .values(jti=jti, expires_at=expires_at)
-            .returning(t.token_ids.c.jti)
+        global _last_token_purge
+        if time.monotonic() - _last_token_purge > _TOKEN_PURGE_SECONDS:
+            # Only now and then (the table holds ids of tokens that live minutes): an expired
+            # id still present is taken over below, so the purge only bounds the table.
+            self._run(t.token_ids.delete().where(t.token_ids.c.expires_at < at))
+            _last_token_purge = time.monotonic()
+        # A new id, or one whose recorded expiry has passed; RETURNING, not rowcount: drivers
+        # need not report a rowcount for INSERT.
+        recorded = self._one_or_none(
+            _USE_TOKEN_ID[self._conn.dialect.name == "postgresql"],
+            {"jti": jti, "expires_at": expires_at, "now": at},
         )
-        return inserted is not None
+        return recorded is not None
+
+    def token_id_used(self, jti: str, at: dt.datetime) -> bool:
+        if len(jti) > t.TOKEN_ID_MAX_LENGTH or "\x00" in jti:
+            return False  # use_token_id refuses to store such an id: it was never recorded
+        return self._one_or_none(_TOKEN_ID_USED, {"jti": jti, "now": at}) is not None
 
 
 def _categories_json(categories: Sequence[str]) -> str:

@@ -83,6 +83,24 @@ def test_token_refusals(api: Api, supplier: Subscriber) -> None:
     assert api.counts().certificates == before.certificates + 1
 
 
+def test_a_refused_request_uses_its_token_up(api: Api, supplier: Subscriber) -> None:
+    # Authentication only reads; the token's id is recorded with the request's first write,
+    # or on its own when the request is refused before that (R-IKI-1): never reusable.
+    before = api.counts()
+    for refused_body, content_type, status, code in (
+        (b"not a CSR", PKCS10, 400, "malformed-csr"),
+        (device_csr(EUI), "text/plain", 415, "unsupported-media-type"),
+    ):
+        token = api.token(supplier, CERTIFICATES)
+        headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
+        first = api.client.post(CERTIFICATES, content=refused_body, headers=headers)
+        assert_problem(first, status, code)
+        headers["Content-Type"] = PKCS10
+        again = api.client.post(CERTIFICATES, content=device_csr(EUI), headers=headers)
+        assert_problem(again, 401, "token-replayed")
+    assert api.counts().certificates == before.certificates
+
+
 def test_party_no_longer_authorised(api: Api, supplier: Subscriber, tmp_path: Path) -> None:
     services = open_services(api.smki.home, secret=PASSPHRASE.encode())
     try:

@@ -215,6 +215,27 @@ def test_an_aro_certificate_not_issued_by_the_x5c_ica_is_refused() -> None:
     assert _refused(mixed) == "token-untrusted"
 
 
+def test_remembered_chain_checks_decide_as_the_first_check_did() -> None:
+    # The outcome of the ARO-under-ICA signature check is remembered per x5c pair: a pair
+    # that verified keeps verifying, a pair that did not keeps being refused; trust and
+    # revocation are still asked of the store every time (R-IKI-1).
+    mixed_x5c = make_token(
+        ELSEWHERE.aro_key,
+        ELSEWHERE.aro_der,
+        HERE.ica_der,
+        aro_id=ARO_ID,
+        audience=AUDIENCE,
+        now=NOW,
+    )
+    for _ in range(2):
+        assert _refused(mixed_x5c) == "token-untrusted"
+        verified = verify_token(HERE.token(), audience=AUDIENCE, now=NOW, trust=_trust())
+        assert verified.certificate.public_bytes(Encoding.DER) == HERE.aro_der
+    # A remembered pair is still refused once its ICA is no longer trusted, or revoked.
+    assert _refused(HERE.token(), trust=FakeTrust([ELSEWHERE.ica_der])) == "token-untrusted"
+    assert _refused(HERE.token(), trust=_revoked_trust()) == "token-revoked"
+
+
 def test_the_ica_itself_cannot_stand_in_for_an_aro() -> None:
     token = make_token(
         HERE.ica_key, HERE.ica_der, HERE.ica_der, aro_id=ARO_ID, audience=AUDIENCE, now=NOW

@@ -138,6 +138,32 @@ def test_a_refused_outcome_keeps_the_transaction_usable(store: SqlStore) -> None
         tx.set_item_errors(batch_id, [(1, "g", "h")])
     with store.transaction() as tx:
         assert [e.code for e in tx.batch_errors(batch_id)] == ["a", "g"]
+        # The refused attempt did not move the counters (R-SI-2: status reads them).
+        assert tx.batch_counts(batch_id) == (0, 2, 0)
+
+
+def _recount(tx: Transaction, batch_id: str) -> tuple[int, int, int]:
+    items = tx.open_items(batch_id, 1_000_000)
+    failed = len(tx.batch_errors(batch_id))
+    issued = len(tx.batch_certificates(batch_id))
+    return issued, failed, len(items)
+
+
+def test_counters_agree_with_the_items_whatever_was_refused(store: SqlStore) -> None:
+    batch_id = _batch(store, 40)
+    ids = _certificates(store, 30)
+    with store.transaction() as tx:
+        tx.set_item_results(batch_id, [(i, ids[i]) for i in range(0, 20)])
+    with pytest.raises(Conflict), store.transaction() as tx:
+        tx.set_item_errors(batch_id, [(25, "x", "y")])  # rolled back with the whole use case
+        tx.set_item_results(batch_id, [(20, ids[20]), (0, ids[21])])
+    with store.transaction() as tx:
+        with pytest.raises(Conflict):
+            tx.set_item_errors(batch_id, [(21, "x", "y"), (1, "x", "y")])
+        tx.set_item_errors(batch_id, [(i, "malformed-csr", "bad") for i in range(30, 35)])
+        tx.set_item_results(batch_id, [(i, ids[i]) for i in range(20, 30)])
+    with store.transaction() as tx:
+        assert tx.batch_counts(batch_id) == _recount(tx, batch_id) == (30, 5, 5)
 
 
 def test_claims_take_the_oldest_free_batch(store: SqlStore) -> None:

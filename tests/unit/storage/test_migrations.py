@@ -83,7 +83,7 @@ def test_upgrade_twice_is_a_no_op(database_url: str) -> None:
     upgrade(database_url)
     first = _reflect(database_url)
     upgrade(database_url)
-    assert current_revision(database_url) == head_revision() == "0004"
+    assert current_revision(database_url) == head_revision() == "0005"
     assert _reflect(database_url) == first
 
 
@@ -101,6 +101,75 @@ def test_upgrade_keeps_existing_data(database_url: str) -> None:
             party = tx.add_party("test", "P", [], [bytes(8)], T0)
             assert tx.party(party) is not None
         assert_audit_chain_ok(store)
+
+
+def test_0005_counts_the_items_of_existing_batches(database_url: str) -> None:
+    # Batches accepted before the counters existed get them from their items (R-SI-2).
+    upgrade(database_url, "0004")
+    with SqlStore(database_url) as store:
+        engine = make_engine(database_url)
+        try:
+            with engine.begin() as conn:
+                ids = _seed_batch_at_0004(conn)
+        finally:
+            engine.dispose()
+        upgrade(database_url)
+        with store.transaction() as tx:
+            assert tx.batch_counts(ids) == (1, 2, 3)
+
+
+def _seed_batch_at_0004(conn: sa.Connection) -> str:
+    """A batch of six items at revision 0004: one issued, two refused, three open."""
+    party = conn.execute(
+        sa.text(
+            "INSERT INTO parties (env, name, categories, created_at) "
+            "VALUES ('test', 'P', '[]', :at) RETURNING id"
+        ),
+        {"at": T0},
+    ).scalar_one()
+    officer = conn.execute(
+        sa.text(
+            "INSERT INTO officers (party_id, kind, name, appointed_at, appointed_by) "
+            "VALUES (:party, 'aro', 'A', :at, 'ra') RETURNING id"
+        ),
+        {"party": party, "at": T0},
+    ).scalar_one()
+    authority = conn.execute(
+        sa.text(
+            "INSERT INTO authorities (env, name, pki, is_root, key_label, status, created_at) "
+            "VALUES ('test', 'issuing-dca', 'device', false, 'k', 'active', :at) RETURNING id"
+        ),
+        {"at": T0},
+    ).scalar_one()
+    certificate = conn.execute(
+        sa.text(
+            "INSERT INTO certificates (env, authority_id, serial, kind, key_usage, not_before, "
+            "not_after, der, status, created_at) VALUES ('test', :ca, :serial, 'device', 'ds', "
+            ":at, :at, :der, 'in-use', :at) RETURNING id"
+        ),
+        {"ca": authority, "serial": "1" * 32, "at": T0, "der": b"0"},
+    ).scalar_one()
+    conn.execute(
+        sa.text(
+            "INSERT INTO batches (id, env, party_id, aro_id, state, count, received_at, "
+            "deadline) VALUES ('b-1', 'test', :party, :aro, 'issuing', 6, :at, :at)"
+        ),
+        {"party": party, "aro": officer, "at": T0},
+    )
+    for idx in range(6):
+        conn.execute(
+            sa.text(
+                "INSERT INTO batch_items (batch_id, idx, csr, certificate_id, error_code) "
+                "VALUES ('b-1', :idx, :csr, :certificate, :code)"
+            ),
+            {
+                "idx": idx,
+                "csr": b"csr",
+                "certificate": certificate if idx == 0 else None,
+                "code": "malformed-csr" if idx in (1, 2) else None,
+            },
+        )
+    return "b-1"
 
 
 def test_concurrent_upgrades_both_succeed(database_url: str) -> None:

@@ -294,6 +294,19 @@ def test_token_ids_refuse_replays_until_expiry(store: SqlStore) -> None:
         assert tx.use_token_id("jti-1", later + dt.timedelta(minutes=5), later) is False
 
 
+def test_token_id_used_reads_what_use_token_id_recorded(store: SqlStore) -> None:
+    expires = T0 + dt.timedelta(minutes=5)
+    with store.transaction() as tx:
+        assert not tx.token_id_used("jti-r", T0)
+        assert not tx.token_id_used("x" * 200, T0)  # could never have been recorded
+    with store.transaction() as tx:
+        assert tx.use_token_id("jti-r", expires, T0) is True
+    with store.reading() as tx:
+        assert tx.token_id_used("jti-r", T0)
+        assert tx.token_id_used("jti-r", expires)
+        assert not tx.token_id_used("jti-r", expires + dt.timedelta(seconds=1))
+
+
 def test_token_ids_at_the_expiry_instant_are_kept(store: SqlStore) -> None:
     expires = T0 + dt.timedelta(minutes=5)
     with store.transaction() as tx:
