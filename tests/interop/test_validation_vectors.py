@@ -15,9 +15,12 @@ import datetime as dt
 import functools
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
 
 from smki.cli.main import app
@@ -157,3 +160,41 @@ def test_each_observed_quirk_is_a_named_profile_violation(vectors: Path) -> None
                 assert missing == [], f"{path} ({entry.reason}): {verdict.detail}"
                 checked += 1
     assert checked >= len(EXPECTED)
+
+
+def _openssl_accepts(path: Path, at: dt.datetime) -> bool:
+    """``openssl verify`` with Z1 as a (partial-chain) trust anchor at ``at``: Z1 is not
+    self-signed, and no CRL exists for it, so no CRL check either (as ``--no-crl``)."""
+    result = subprocess.run(
+        [
+            "openssl",
+            "verify",
+            "-partial_chain",
+            "-CAfile",
+            str(VECTORS / one(Z1)),
+            "-attime",
+            str(int(at.timestamp())),
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return result.returncode == 0
+
+
+def test_openssl_agrees_on_the_z1_chain(vectors: Path, tmp_path: Path) -> None:
+    """Our verdict and openssl's agree on every Z1-issued certificate and on the two NEGATIVE
+    files whose refusal is about the chain (the keyUsage one is a GBCS profile rule, which
+    openssl does not know)."""
+    cases = [(der_of(path), True) for path in z1_issued_files().values()]
+    cases += [(der_of(CORRUPTED), False), (der_of(UNKNOWN_ISSUER), False)]
+    for index, (der, expected) in enumerate(cases):
+        at = inside_validity(der)
+        ours = validate(der, trust=z1_store(), at=at, require_crls=False)
+        pem_path = tmp_path / f"case-{index}.pem"
+        pem_path.write_bytes(
+            x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
+        )
+        assert ours.ok is expected, ours.detail
+        assert _openssl_accepts(pem_path, at) is expected, index

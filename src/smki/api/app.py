@@ -24,6 +24,7 @@ from smki.api.metrics import Metrics
 from smki.api.problems import install_problem_handlers
 from smki.api.recording import RequestRecorder
 from smki.api.repository import create_repository_router, open_repository
+from smki.api.repository.fast_lookups import FastLookups
 from smki.api.runtime import Runtime
 from smki.clock import Clock
 from smki.config.home import load_home
@@ -89,6 +90,8 @@ def create_app(
     app.state.runtime = None
     app.state.repository = None
     install_problem_handlers(app)
+    # Added first, so it runs inside the recorder: its responses are timed too (R-REP-4).
+    app.add_middleware(FastLookups)
     app.add_middleware(RequestRecorder, metrics=registry)
     app.include_router(certificates.router)
     app.include_router(revocations.router)

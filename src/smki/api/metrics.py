@@ -173,6 +173,11 @@ class Metrics:
             "Certificates revoked through the Service Interface, by reason.",
             ("reason",),
         )
+        self.fast_lookups = Counter(
+            "smki_repository_fast_lookups_total",
+            "Repository look-ups answered by the fast path (R-REP-4), by route template.",
+            ("endpoint",),
+        )
 
     def render(self) -> str:
         lines: list[str] = []
@@ -183,6 +188,7 @@ class Metrics:
             self.problems,
             self.issued,
             self.revoked,
+            self.fast_lookups,
         ):
             lines.extend(metric.render())
         return "\n".join(lines) + "\n"

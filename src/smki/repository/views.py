@@ -71,10 +71,12 @@ def describe(
     suspended: bool,
     now: dt.datetime,
 ) -> CertificateView:
-    try:
-        subject = x509.load_der_x509_certificate(row.der).subject.rfc4514_string()
-    except ValueError:
-        subject = ""  # the vectors hold certificates pyca reads; ours always parse
+    subject = ""  # a Device Certificate's subject is empty (R-PROF-10): no need to parse it
+    if row.kind != "device":
+        try:
+            subject = x509.load_der_x509_certificate(row.der).subject.rfc4514_string()
+        except ValueError:
+            subject = ""  # every certificate smki stores was parsed when it was issued
     role = None if row.role is None else RemotePartyRole(row.role)
     return CertificateView(
         serial=serial_text(row.serial),

@@ -40,7 +40,8 @@ def _active_suspension() -> sa.Exists:
     )
 
 
-def _status_clause(status: str, now: dt.datetime) -> sa.ColumnElement[bool]:
+def _status_clause(status: str) -> sa.ColumnElement[bool]:
+    """The derived status as SQL; the moment it is judged at is the ``now`` parameter."""
     if status not in CERTIFICATE_STATUSES:
         raise InputError(
             f"unknown certificate status {status!r}; use one of {', '.join(CERTIFICATE_STATUSES)}",
@@ -53,33 +54,49 @@ def _status_clause(status: str, now: dt.datetime) -> sa.ColumnElement[bool]:
     if status == "suspended":
         return sa.and_(not_revoked, _active_suspension())
     not_suspended = ~_active_suspension()
+    now = sa.bindparam("now", type_=t.UtcDateTime())
     if status == "expired":
         return sa.and_(not_revoked, not_suspended, _c.c.not_after < now)
     return sa.and_(not_revoked, not_suspended, _c.c.not_after >= now)
 
 
-def _filter_clauses(
-    env: str, wanted: CertificateFilter, now: dt.datetime
-) -> list[sa.ColumnElement[bool]]:
-    clauses: list[sa.ColumnElement[bool]] = [_c.c.env == env]
-    if wanted.serial is not None:
-        # A serial wider than the store holds (R-PROF-3: 16 octets) names no certificate; it
-        # must not reach the column type, which refuses it as unstorable (a 503).
-        fits = 0 < wanted.serial < 1 << (4 * t.SERIAL_HEX_DIGITS)
-        clauses.append(_c.c.serial == wanted.serial if fits else sa.false())
-    if wanted.eui is not None:
-        clauses.append(_c.c.subject_eui == wanted.eui)
-    if wanted.role is not None:
-        clauses.append(_c.c.role == wanted.role)
-    if wanted.key_usage is not None:
-        clauses.append(_c.c.key_usage == wanted.key_usage)
-    if wanted.authority_id is not None:
-        clauses.append(_c.c.authority_id == wanted.authority_id)
-    if wanted.kind is not None:
-        clauses.append(_c.c.kind == wanted.kind)
-    if wanted.status is not None:
-        clauses.append(_status_clause(wanted.status, now))
-    return clauses
+#: The equality filters, by CertificateFilter field: (column, parameter name).
+_EQUALITIES: dict[str, sa.Column[Any]] = {
+    "serial": _c.c.serial,
+    "eui": _c.c.subject_eui,
+    "role": _c.c.role,
+    "key_usage": _c.c.key_usage,
+    "authority_id": _c.c.authority_id,
+    "kind": _c.c.kind,
+}
+#: (equality fields present, status) → the prepared statement. Each shape is built, and its
+#: SQL compiled, once per process: a look-up then costs only its execution (R-REP-4).
+_LISTINGS: dict[tuple[tuple[str, ...], str | None], sa.Select[Any]] = {}
+
+
+def _listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
+    key = (fields, status)
+    stmt = _LISTINGS.get(key)
+    if stmt is None:
+        r = t.revocations
+        clauses = [_c.c.env == sa.bindparam("env"), _c.c.id > sa.bindparam("after_id")]
+        clauses += [_EQUALITIES[name] == sa.bindparam(name) for name in fields]
+        if status is not None:
+            clauses.append(_status_clause(status))
+        stmt = (
+            sa.select(
+                _c,
+                r.c.reason.label("revocation_reason"),
+                r.c.revoked_at.label("revoked_at"),
+                _active_suspension().label("suspended"),
+            )
+            .outerjoin(r, r.c.certificate_id == _c.c.id)
+            .where(*clauses)
+            .order_by(_c.c.id)
+            .limit(sa.bindparam("limit", type_=sa.Integer()))
+        )
+        _LISTINGS[key] = stmt
+    return stmt
 
 
 def _suspension_row(row: sa.Row[Any]) -> SuspensionRow:
@@ -179,13 +196,8 @@ class RepositorySql(SqlBase):
         after_id: int = 0,
         limit: int = 100,
     ) -> list[CertificateRow]:
-        stmt = (
-            sa.select(_c)
-            .where(*_filter_clauses(env, wanted, now), _c.c.id > after_id)
-            .order_by(_c.c.id)
-            .limit(limit)
-        )
-        return [certificate_row(row) for row in self._all(stmt)]
+        listed = self.list_certificates(env, wanted, now, after_id=after_id, limit=limit)
+        return [item.row for item in listed]
 
     def list_certificates(
         self,
@@ -196,21 +208,18 @@ class RepositorySql(SqlBase):
         after_id: int = 0,
         limit: int = 100,
     ) -> list[ListedCertificate]:
-        r = t.revocations
-        stmt = (
-            sa.select(
-                _c,
-                r.c.reason.label("revocation_reason"),
-                r.c.revoked_at.label("revoked_at"),
-                _active_suspension().label("suspended"),
-            )
-            .outerjoin(r, r.c.certificate_id == _c.c.id)
-            .where(*_filter_clauses(env, wanted, now), _c.c.id > after_id)
-            .order_by(_c.c.id)
-            .limit(limit)
-        )
+        # A serial wider than the store holds (R-PROF-3: 16 octets) names no certificate; it
+        # must not reach the column type, which refuses it as unstorable (a 503).
+        if wanted.serial is not None and not 0 < wanted.serial < 1 << (4 * t.SERIAL_HEX_DIGITS):
+            return []
+        values: dict[str, Any] = {"env": env, "after_id": after_id, "limit": limit, "now": now}
+        fields = tuple(name for name in _EQUALITIES if getattr(wanted, name) is not None)
+        values.update({name: getattr(wanted, name) for name in fields})
+        stmt = _listing(fields, wanted.status)
+        if wanted.status not in ("in-use", "expired"):
+            del values["now"]
         listed = []
-        for row in self._all(stmt):
+        for row in self._run(stmt, values).all():
             revocation = (
                 None
                 if row.revoked_at is None

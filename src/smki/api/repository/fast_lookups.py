@@ -1,0 +1,147 @@
+"""The repository's two hot look-ups without the framework's per-request machinery (R-REP-4).
+
+Relying parties look certificates up by serial and by EUI-64 far more often than anything
+else, and the SEC standard is measured on them. Routing, dependency solving and two thread
+hops cost several times the look-up itself, so this ASGI middleware (inside the request
+recorder, so every response time is still recorded) answers exactly these requests itself:
+
+- ``GET /repository/v1/certificates/{serial}`` with no query and a JSON (or no) ``Accept``;
+- ``GET /repository/v1/certificates?eui=…`` and nothing else in the query;
+
+with the same session check, the same Catalogue and the same JSON as the FastAPI handlers in
+``certificates``. Anything else — another form, another parameter, and every refusal (no
+session, a bad EUI-64, no such certificate) — goes on to the FastAPI application, which
+answers it (problem+json included) exactly as it always does: this path only ever answers
+success, so it cannot answer differently from the documented interface.
+
+A look-up by an indexed key reads one row in a fraction of a millisecond, less than handing it
+to a thread would cost, so it runs on the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Final
+from urllib.parse import parse_qsl
+
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from smki.api.metrics import Metrics
+from smki.api.recording import STATE_PARTY_ID
+from smki.api.repository.certificates import CERTIFICATES_PATH
+from smki.api.repository.deps import (
+    SESSION_COOKIE,
+    STATE_ATTRIBUTE,
+    RepositoryState,
+    presented_secret,
+)
+from smki.api.repository.negotiation import JSON
+from smki.errors import SmkiError
+from smki.repository.search import parse_query, parse_serial
+
+_PREFIX: Final = CERTIFICATES_PATH + "/"
+_JSON_ACCEPTS: Final = frozenset({"", "*/*", JSON, "application/*"})
+
+
+class _Route:
+    """What the request recorder reads to label a request: the route template."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
+_BY_SERIAL: Final = _Route(CERTIFICATES_PATH + "/{serial}")
+_SEARCH: Final = _Route(CERTIFICATES_PATH)
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", ()):
+        if key == name:
+            return bytes(value).decode("latin-1")
+    return None
+
+
+def _cookie(scope: Scope, name: str) -> str | None:
+    raw = _header(scope, b"cookie")
+    if not raw:
+        return None
+    for part in raw.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name:
+            return value
+    return None
+
+
+class FastLookups:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("method") == "GET":
+            answer = self._answer(scope)
+            if answer is not None:
+                await _send_json(send, answer)
+                return
+        await self.app(scope, receive, send)
+
+    def _answer(self, scope: Scope) -> dict[str, Any] | None:
+        path: str = scope.get("path", "")
+        query = bytes(scope.get("query_string", b"")).decode("latin-1")
+        if path.startswith(_PREFIX) and not query:
+            accept = (_header(scope, b"accept") or "").strip().lower()
+            if accept not in _JSON_ACCEPTS:
+                return None
+            route, serial = _BY_SERIAL, path[len(_PREFIX) :]
+            if not serial or "/" in serial:
+                return None
+            eui = None
+        elif path == CERTIFICATES_PATH and query.startswith("eui="):
+            pairs = parse_qsl(query, keep_blank_values=True)
+            if len(pairs) != 1 or pairs[0][0] != "eui":
+                return None
+            route, serial, eui = _SEARCH, "", pairs[0][1]
+        else:
+            return None
+        app = scope.get("app")
+        repo = getattr(getattr(app, "state", None), STATE_ATTRIBUTE, None)
+        if not isinstance(repo, RepositoryState):
+            return None
+        try:
+            secret = presented_secret(
+                _header(scope, b"authorization"), _cookie(scope, SESSION_COOKIE)
+            )
+            reader = repo.sessions.reader(secret)
+            if eui is None:
+                view = repo.catalogue.certificate(parse_serial(serial)).view.as_json()
+                answer: dict[str, Any] = view
+            else:
+                page = repo.catalogue.search(parse_query(authorities={}, eui=eui))
+                answer = {
+                    "items": [item.as_json() for item in page.items],
+                    "next_cursor": page.next_cursor,
+                }
+        except SmkiError:
+            return None  # the application answers refusals, exactly as documented
+        scope["route"] = route
+        scope.setdefault("state", {})[STATE_PARTY_ID] = reader.party_id
+        metrics = getattr(getattr(app, "state", None), "metrics", None)
+        if isinstance(metrics, Metrics):
+            metrics.fast_lookups.inc(route.path)
+        return answer
+
+
+async def _send_json(send: Send, answer: dict[str, Any]) -> None:
+    # As JSONResponse renders it, byte for byte.
+    body = json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [
+                (b"content-type", JSON.encode()),
+                (b"content-length", str(len(body)).encode()),
+                (b"vary", b"Accept"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
