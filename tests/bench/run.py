@@ -22,11 +22,18 @@ from rich.table import Table
 
 from smki.ca.pool import default_processes
 from smki.ra.device_batch import DEFAULT_CHUNK
-from tests.bench import baseline, csrs, smki_runs
+from tests.bench import baseline, csrs, repository_figures, smki_runs
+from tests.bench.repository import LookupFigures
+from tests.bench.repository_figures import RepositoryOptions
 from tests.bench.service import GENERATORS, ServiceFigures, service_figures
+from tests.bench.validation import ValidationFigures
 
 _STARTED = time.perf_counter()
 _WIDTH = 120
+FIGURES = ("1", "2", "3", "4", "5", "6", "7")
+#: Figures that need the prepared device CSRs, and those that need the Test ceremony's home.
+_NEED_CSRS = frozenset({"1", "2", "4", "5"})
+_NEED_TEMPLATE = frozenset({"1", "2", "3", "4", "5"})
 
 
 def progress(message: str) -> None:
@@ -45,6 +52,7 @@ class Options:
     clients: int
     figures: frozenset[str]
     generators: tuple[str, ...]
+    repository: RepositoryOptions
 
 
 def parse(argv: Sequence[str] | None) -> Options:
@@ -70,9 +78,10 @@ def parse(argv: Sequence[str] | None) -> Options:
     parser.add_argument("--clients", type=int, default=32, help="concurrent single-CSR clients")
     parser.add_argument(
         "--figures",
-        default="1,2,3,4,5",
+        default=",".join(FIGURES),
         help="which figures to run, e.g. '1,2,5' (batch issuer, baseline, service): "
-        "1 smki batch issuer, 2 cryptography baseline, 3 CRL, 4 direct issuance, 5 service",
+        "1 smki batch issuer, 2 cryptography baseline, 3 CRL, 4 direct issuance, 5 service, "
+        "6 repository look-ups, 7 validations per second",
     )
     parser.add_argument(
         "--generator",
@@ -81,12 +90,13 @@ def parse(argv: Sequence[str] | None) -> Options:
         help="single-CSR load generator for figure 5b: light (raw keep-alive connections, "
         "tokens minted first), httpx (as first written), or both (each with its own CSRs)",
     )
+    repository_figures.add_options(parser)
     args = parser.parse_args(argv)
     if args.n < 1 or args.direct < 2 or args.crl_entries < 1 or args.processes < 1:
         parser.error("--n and --crl-entries must be positive, --direct at least 2")
     figures = frozenset(f.strip() for f in args.figures.split(",") if f.strip())
-    if not figures or not figures <= {"1", "2", "3", "4", "5"}:
-        parser.error("--figures takes numbers from 1 to 5, comma-separated")
+    if not figures or not figures <= set(FIGURES):
+        parser.error(f"--figures takes numbers from 1 to {FIGURES[-1]}, comma-separated")
     generators = GENERATORS if args.generator == "both" else (args.generator,)
     return Options(
         args.n,
@@ -99,6 +109,7 @@ def parse(argv: Sequence[str] | None) -> Options:
         args.clients,
         figures,
         generators,
+        repository_figures.options_from(args, parser),
     )
 
 
@@ -136,6 +147,8 @@ def report(
     crl: smki_runs.CrlFigures | None,
     setup: dict[str, float],
     service: ServiceFigures | None,
+    lookups: list[LookupFigures],
+    validation: ValidationFigures | None,
 ) -> None:
     table = Table(title="smki benchmarks", box=box.SIMPLE_HEAVY, title_justify="left")
     table.add_column("#", no_wrap=True)
@@ -208,18 +221,29 @@ def report(
                 f"{single.errors} not 201; {single.generator} generator, its CPU "
                 f"{single.client_cpu_ms:.2f} ms/request",
             )
+    for row in repository_figures.lookup_rows(lookups):
+        table.add_row(*row)
+    if validation is not None:
+        for row in repository_figures.validation_rows(validation):
+            table.add_row(*row)
     console = Console(width=_WIDTH, highlight=False, file=io.StringIO())
     with console.capture() as capture:
         console.print(table)
     print("\n".join(line.rstrip() for line in capture.get().splitlines()))
     print(machine_facts())
-    print(
-        f"Setup, untimed: {options.n:,} CSRs {setup['csrs']:.1f} s "
-        f"({'from cache' if setup['csrs'] == 0 else 'generated'}); Test ceremony "
-        f"{setup['ceremony']:.1f} s"
-        + (f"; CRL entry list {crl.prepare:.1f} s" if crl is not None else "")
-        + f"; chunk {DEFAULT_CHUNK}; figures {','.join(sorted(options.figures))}."
-    )
+    done = []
+    if "csrs" in setup:
+        kind = "from cache" if setup["csrs"] == 0 else "generated"
+        done.append(f"{options.n:,} CSRs {setup['csrs']:.1f} s ({kind})")
+    if "ceremony" in setup:
+        done.append(f"Test ceremony {setup['ceremony']:.1f} s")
+    if crl is not None:
+        done.append(f"CRL entry list {crl.prepare:.1f} s")
+    if "csrs" in setup:
+        done.append(f"chunk {DEFAULT_CHUNK}")
+    if lookups or validation is not None:
+        done.append(repository_figures.setup_text(lookups, validation))
+    print(f"Setup, untimed: {'; '.join(done)}; figures {','.join(sorted(options.figures))}.")
     caveats = dict.fromkeys(c for figures in batches for c in figures.caveats)
     for caveat in caveats:
         print(_wrapped(f"WARNING {caveat}", "        "))
@@ -252,77 +276,118 @@ def report(
         "'its CPU' is this process's CPU per request while timed. With N closed-loop clients "
         "the mean latency is N / throughput (Little's law).",
     ]
+    notes = [note for note in notes if note[0] in options.figures]
+    notes += repository_figures.notes(options.repository, bool(lookups), validation is not None)
     print("Notes:")
     for note in notes:
         print(_wrapped(note))
+
+
+@dataclass
+class _Issued:
+    """Figures 1 to 5, as far as they ran."""
+
+    batches: list[smki_runs.BatchFigures]
+    bases: list[baseline.BaselineFigures]
+    direct: smki_runs.DirectFigures | None = None
+    crl: smki_runs.CrlFigures | None = None
+    service: ServiceFigures | None = None
+
+
+def _issuance_figures(
+    root: Path, options: Options, prepared: list[bytes], setup: dict[str, float]
+) -> _Issued:
+    wanted = options.figures
+    batch_csrs = prepared[: options.n]
+    found = _Issued([], [])
+    template = root / "template"
+    progress("ceremony for the Test environment")
+    setup["ceremony"] = smki_runs.create_home(template)
+    issuer_der, policy = smki_runs.issuing_dca_certificate(template)
+
+    for processes in (1, options.processes) if "1" in wanted else ():
+        home = root / f"batch-{processes}"
+        smki_runs.copy_home(template, home)
+        progress(f"smki batch of {options.n:,} on {processes} process(es)")
+        found.batches.append(smki_runs.batch_issue(home, batch_csrs, processes))
+
+    if "2" in wanted:
+        spec = baseline.new_spec(issuer_der, policy)
+        progress(f"baseline of {options.n:,} in-process")
+        found.bases.append(baseline.run_in_process(spec, batch_csrs, DEFAULT_CHUNK))
+        progress(f"baseline of {options.n:,} on a pool of {options.processes}")
+        found.bases.append(baseline.run_pool(spec, batch_csrs, DEFAULT_CHUNK, options.processes))
+
+    home = root / "direct"
+    smki_runs.copy_home(template, home)
+    if "4" in wanted:
+        progress(f"direct issuance x {options.direct}")
+        found.direct = smki_runs.direct_issue(home, prepared[0], prepared[1 : options.direct + 1])
+
+    if "3" in wanted:
+        progress(f"CRL of {options.crl_entries:,} entries")
+        found.crl = smki_runs.crl_figures(home, options.crl_entries)
+
+    if "5" in wanted and (options.service_batch or options.single):
+        home = root / "service"
+        smki_runs.copy_home(template, home)
+        progress(
+            f"smki serve: batch of {options.service_batch:,}, then "
+            f"{options.single:,} single CSRs from {options.clients} clients per generator "
+            f"({', '.join(options.generators)})"
+        )
+        first = options.service_batch
+        found.service = service_figures(
+            home,
+            smki_runs.PASSPHRASE.decode(),
+            prepared[:first],
+            [
+                (
+                    generator,
+                    prepared[first + i * options.single : first + (i + 1) * options.single],
+                )
+                for i, generator in enumerate(options.generators)
+            ],
+            options.clients,
+        )
+    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     options = parse(argv)
     wanted = options.figures
     progress(machine_facts())
-    singles = options.single * len(options.generators)
-    needed = max(options.n, options.direct + 1, options.service_batch + singles)
-    prepared, generated = csrs.load_or_generate(
-        needed, options.cache_dir, options.processes, progress
-    )
-    batch_csrs = prepared[: options.n]
-    setup = {"csrs": generated}
-    batches: list[smki_runs.BatchFigures] = []
-    bases: list[baseline.BaselineFigures] = []
-    direct = crl = service = None
+    prepared: list[bytes] = []
+    setup: dict[str, float] = {}
+    if wanted & _NEED_CSRS:
+        singles = options.single * len(options.generators)
+        needed = max(options.n, options.direct + 1, options.service_batch + singles)
+        prepared, setup["csrs"] = csrs.load_or_generate(
+            needed, options.cache_dir, options.processes, progress
+        )
+    issued = _Issued([], [])
+    lookups: list[LookupFigures] = []
+    validation = None
     with tempfile.TemporaryDirectory(prefix="smki-bench-") as scratch:
         root = Path(scratch)
-        template = root / "template"
-        progress("ceremony for the Test environment")
-        setup["ceremony"] = smki_runs.create_home(template)
-        issuer_der, policy = smki_runs.issuing_dca_certificate(template)
-
-        for processes in (1, options.processes) if "1" in wanted else ():
-            home = root / f"batch-{processes}"
-            smki_runs.copy_home(template, home)
-            progress(f"smki batch of {options.n:,} on {processes} process(es)")
-            batches.append(smki_runs.batch_issue(home, batch_csrs, processes))
-
-        if "2" in wanted:
-            spec = baseline.new_spec(issuer_der, policy)
-            progress(f"baseline of {options.n:,} in-process")
-            bases.append(baseline.run_in_process(spec, batch_csrs, DEFAULT_CHUNK))
-            progress(f"baseline of {options.n:,} on a pool of {options.processes}")
-            bases.append(baseline.run_pool(spec, batch_csrs, DEFAULT_CHUNK, options.processes))
-
-        home = root / "direct"
-        smki_runs.copy_home(template, home)
-        if "4" in wanted:
-            progress(f"direct issuance x {options.direct}")
-            direct = smki_runs.direct_issue(home, prepared[0], prepared[1 : options.direct + 1])
-
-        if "3" in wanted:
-            progress(f"CRL of {options.crl_entries:,} entries")
-            crl = smki_runs.crl_figures(home, options.crl_entries)
-
-        if "5" in wanted and (options.service_batch or options.single):
-            home = root / "service"
-            smki_runs.copy_home(template, home)
-            progress(
-                f"smki serve: batch of {options.service_batch:,}, then "
-                f"{options.single:,} single CSRs from {options.clients} clients per generator "
-                f"({', '.join(options.generators)})"
-            )
-            first = options.service_batch
-            service = service_figures(
-                home,
-                smki_runs.PASSPHRASE.decode(),
-                prepared[:first],
-                [
-                    (
-                        generator,
-                        prepared[first + i * options.single : first + (i + 1) * options.single],
-                    )
-                    for i, generator in enumerate(options.generators)
-                ],
-                options.clients,
+        if wanted & _NEED_TEMPLATE:
+            issued = _issuance_figures(root, options, prepared, setup)
+        if "6" in wanted:
+            lookups = repository_figures.run_lookups(root, options.repository, progress)
+        if "7" in wanted:
+            validation = repository_figures.run_validations(
+                root, options.repository, bool(lookups), progress
             )
     progress("done")
-    report(options, batches, bases, direct, crl, setup, service)
+    report(
+        options,
+        issued.batches,
+        issued.bases,
+        issued.direct,
+        issued.crl,
+        setup,
+        issued.service,
+        lookups,
+        validation,
+    )
     return 0

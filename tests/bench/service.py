@@ -9,12 +9,9 @@ from __future__ import annotations
 import http.client
 import os
 import statistics
-import subprocess
-import sys
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -27,6 +24,7 @@ from smki.cli.devrun import provision_demo
 from smki.clock import SystemClock
 from smki.iki.credential_files import LoadedCredential, read_credential
 from smki.iki.tokens import make_token
+from tests.bench.serving import serving
 
 BATCHES = "/smki/v1/batches"
 CERTIFICATES = "/smki/v1/certificates"
@@ -60,52 +58,6 @@ class ServiceFigures:
     batch_accepted_seconds: float  # upload start → 202
     batch_retrieved: int
     singles: tuple[SingleFigures, ...]
-
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-@contextmanager
-def running_service(home: Path, passphrase: str) -> Iterator[str]:
-    port = _free_port()
-    env = {**os.environ, "SMKI_KEY_PASSPHRASE": passphrase}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "smki.cli.main", "serve", "--home", str(home), "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(
-                    f"smki serve exited: {process.stderr.read().decode()[-2000:]}"
-                    if process.stderr
-                    else "smki serve exited"
-                )
-            try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError("smki serve did not become ready")
-            time.sleep(0.1)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
 
 
 def _headers(credential: LoadedCredential, path: str, **extra: str) -> dict[str, str]:
@@ -264,7 +216,7 @@ def service_figures(
     duplicate request)."""
     os.environ.setdefault("SMKI_KEY_PASSPHRASE", passphrase)
     credential = read_credential(provision_demo(home))
-    with running_service(home, passphrase) as url:
+    with serving(home, passphrase) as url:
         batch_seconds, accepted, retrieved = (
             run_batch(url, credential, batch) if batch else (0.0, 0.0, 0)
         )
