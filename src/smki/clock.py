@@ -6,6 +6,13 @@ import datetime as dt
 from typing import Protocol
 
 
+def parse_utc(text: str) -> dt.datetime:
+    """ISO 8601 text (``2025-10-01T12:00:00Z``, ``2025-10-01``) as an aware UTC time; text
+    without an offset is UTC, as everywhere in smki. ValueError when it is not ISO 8601."""
+    when = dt.datetime.fromisoformat(text)
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
 class Clock(Protocol):
     def now(self) -> dt.datetime:
         """The current time, timezone-aware, in UTC."""

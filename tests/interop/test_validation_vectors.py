@@ -14,11 +14,9 @@ import csv
 import datetime as dt
 import functools
 import json
-import os
 import subprocess
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from typer.testing import CliRunner
@@ -38,17 +36,6 @@ from tests.interop.test_vectors import (
     one,
 )
 from tests.interop.vector_manifest import EXPECTED
-
-REQUIRED = os.environ.get("SMKI_REQUIRE_VECTORS") == "1"
-
-
-@pytest.fixture(scope="module")
-def vectors() -> Path:
-    if not VECTORS.is_dir():
-        if REQUIRED:
-            pytest.fail(f"SMKI_REQUIRE_VECTORS=1 but {VECTORS} is missing")
-        pytest.skip(f"GBCS vectors not available at {VECTORS}")
-    return VECTORS
 
 
 @functools.cache

@@ -80,15 +80,6 @@ FILES = _all_files()
 CERTIFICATE_FILES = [p for p in FILES if _holds_certificate(p)]
 
 
-@pytest.fixture(scope="module")
-def vectors() -> Path:
-    if not VECTORS.is_dir():
-        if REQUIRED:
-            pytest.fail(f"SMKI_REQUIRE_VECTORS=1 but {VECTORS} is missing")
-        pytest.skip(f"GBCS vectors not available at {VECTORS}")
-    return VECTORS
-
-
 def one(pattern: str) -> str:
     """The single vector file matching ``pattern``."""
     (path,) = [p for p in FILES if fnmatch.fnmatchcase(p, pattern)]

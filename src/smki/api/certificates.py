@@ -21,6 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 from fastapi import APIRouter, Request, Response
 
+from smki.api.accept import accept_ranges, offer_match
 from smki.api.auth import PendingAroDep
 from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
@@ -54,23 +55,6 @@ MAX_CSR_OCTETS: Final = 64 * 1024
 router = APIRouter(tags=["certificates"])
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for element in accept.split(","):
-        media, *params = element.split(";")
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-        if media.strip():
-            ranges.append((media.strip().lower(), quality))
-    return ranges
-
-
 def choose_format(accept: str | None) -> str:
     """PEM unless the client prefers DER (``application/pkix-cert``); 406 if it takes neither.
 
@@ -78,25 +62,10 @@ def choose_format(accept: str | None) -> str:
     the more specific match wins, then PEM."""
     if accept is None or not accept.strip():
         return PEM
-    ranges = _ranges(accept)
-
-    def preference(offer: str) -> tuple[float, int]:
-        best: tuple[float, int] = (0.0, -1)
-        for media, quality in ranges:
-            if media == offer:
-                specificity = 2
-            elif media == offer.split("/")[0] + "/*":
-                specificity = 1
-            elif media == "*/*":
-                specificity = 0
-            else:
-                continue
-            if specificity > best[1]:
-                best = (quality, specificity)
-        return best
-
-    chosen = max((PEM, DER), key=preference)
-    if preference(chosen)[0] <= 0:
+    ranges = accept_ranges(accept)
+    # (quality, specificity) compared as a tuple; max keeps the first (PEM) on a full tie.
+    chosen = max((PEM, DER), key=lambda offer: offer_match(offer, ranges))
+    if offer_match(chosen, ranges)[0] <= 0:
         raise InputError(
             f"the certificate is served as {PEM} or {DER}; the request accepts neither",
             code="not-acceptable",

@@ -136,10 +136,15 @@ def publish_crl(
     context: IssuerContext,
     list_kind: str,
     actor: str,
+    number: int | None = None,
 ) -> int:
     """Issue the next full CRL (issuing CA) or ARL (root) of ``authority`` and store it, with
-    its audit event, in ``tx``. Returns the CRL number (R-REP-5)."""
-    number = tx.next_crl_number(authority.authority_id, list_kind)
+    its audit event, in ``tx``. Returns the CRL number (R-REP-5).
+
+    ``number``: the number the caller found free; a concurrent writer that took it meanwhile
+    makes the store refuse this list (Conflict) rather than both lists being issued."""
+    if number is None:
+        number = tx.next_crl_number(authority.authority_id, list_kind)
     now = truncate(clock.now())
     entries = [
         Revoked(e.serial, truncate(e.revoked_at), e.reason)

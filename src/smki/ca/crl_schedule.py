@@ -39,11 +39,14 @@ def list_kind(authority: AuthorityRow) -> str:
     return "arl" if authority.is_root else "crl"
 
 
-def is_due(
+def due_number(
     tx: Transaction, authority: AuthorityRow, now: dt.datetime, margin: dt.timedelta
-) -> bool:
+) -> int | None:
+    """The number the CA's next list takes if one is due now, else None."""
     latest = tx.latest_crl(authority.id, list_kind(authority))
-    return latest is None or latest.next_update - now <= margin
+    if latest is None:
+        return 1
+    return latest.number + 1 if latest.next_update - now <= margin else None
 
 
 def reissue_due_lists(
@@ -63,17 +66,23 @@ def reissue_due_lists(
             for a in tx.authorities(env)
             if a.status == "active"
             and a.certificate_id is not None
-            and is_due(tx, a, clock.now(), margin)
+            and due_number(tx, a, clock.now(), margin) is not None
         ]
     issued: list[Reissued] = []
     for authority in candidates:
         try:
             with store.transaction() as tx:
-                if not is_due(tx, authority, clock.now(), margin):
+                due = due_number(tx, authority, clock.now(), margin)
+                if due is None:
                     continue  # another process reissued it meanwhile
                 loaded = load(tx, authority.name)
                 kind = list_kind(authority)
-                number = publish_crl(tx, clock, period, loaded.signing, loaded.context, kind, actor)
+                # The number read with the check: a process that took it first makes this
+                # insert a Conflict (PostgreSQL reads committed rows, so the check alone
+                # could pass in both).
+                number = publish_crl(
+                    tx, clock, period, loaded.signing, loaded.context, kind, actor, number=due
+                )
         except Conflict:
             log.info("%s list of %s was reissued by another process", env, authority.name)
             continue

@@ -23,6 +23,7 @@ from rich.text import Text
 
 from smki.cli.errors import cli_errors
 from smki.cli.output import as_dict, print_json
+from smki.clock import parse_utc
 from smki.errors import InputError, MalformedInput, NotValid
 from smki.profiles.kinds import KeyUse
 from smki.validation import (
@@ -48,14 +49,13 @@ class Usage(enum.StrEnum):
 def parse_time(text: str) -> dt.datetime:
     """ISO 8601 (``2025-10-01T12:00:00Z``, ``2025-10-01``); UTC when no offset is given."""
     try:
-        when = dt.datetime.fromisoformat(text)
+        return parse_utc(text)
     except ValueError:
         raise InputError(
             f"--at {text!r} is not an ISO 8601 time (e.g. 2025-10-01T12:00:00Z)",
             code="bad-option",
             rid="R-RP-3",
         ) from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 def _print_text(verdict: Verdict) -> None:

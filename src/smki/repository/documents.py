@@ -12,15 +12,16 @@ from smki.repository.access import Reader, require_confidential_access
 from smki.storage.api import DocumentRow, Transaction
 
 MAX_DOCUMENT_BYTES: Final = 32 * 1024 * 1024
-MEDIA_TYPES: Final = frozenset(
-    {
-        "application/pdf",
-        "text/plain",
-        "text/markdown",
-        "text/html",
-        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    }
-)
+#: The media types a document may be published as, and the file name extension a download
+#: of each is given (the portal and the repository API name their attachments alike).
+DOCUMENT_EXTENSIONS: Final = {
+    "application/pdf": ".pdf",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+    "text/html": ".html",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+}
+MEDIA_TYPES: Final = frozenset(DOCUMENT_EXTENSIONS)
 
 
 class DocumentKind(enum.StrEnum):

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import BinaryIO, Final
 
 from smki.ca.serials import serial_hex
+from smki.clock import parse_utc
 from smki.errors import InputError
 from smki.profiles.kinds import Environment
 from smki.repository.catalogue import list_kind_of
@@ -219,14 +220,13 @@ def parse_since(text: str) -> dt.datetime:
     """An increment's start from ISO 8601 text (``2025-10-01T00:00:00Z``); UTC when no offset
     is given, as everywhere in smki."""
     try:
-        when = dt.datetime.fromisoformat(text.strip())
+        return parse_utc(text.strip())
     except ValueError:
         raise InputError(
             f"since {text[:40]!r} is not an ISO 8601 time (e.g. 2025-10-01T00:00:00Z)",
             code="bad-since",
             rid="R-REP-6",
         ) from None
-    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
 
 
 def _window(

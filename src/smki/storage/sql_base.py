@@ -66,6 +66,11 @@ class SqlBase:
         if self._conn.dialect.name != "sqlite":
             return self._insert_many(table, rows)
         self._run(table.insert(), rows)
+        return self._ids_by_serial(table, rows)
+
+    def _ids_by_serial(self, table: sa.Table, rows: list[dict[str, Any]]) -> list[int]:
+        """The ids of ``rows``, inserted already, looked up by their unique (authority_id,
+        serial) in chunks; in input order."""
         ids: dict[tuple[int, int], int] = {}
         for authority_id in {r["authority_id"] for r in rows}:
             serials = [r["serial"] for r in rows if r["authority_id"] == authority_id]

@@ -216,17 +216,7 @@ class IssuanceSql(SqlBase):
             (r["authority_id"], t.encode_serial(r["serial"])) for r in rows
         ]:
             return [new_id for new_id, _, _ in stored]
-        ids: dict[tuple[int, int], int] = {}  # pragma: no cover - not seen on SQLite
-        for authority_id in {r["authority_id"] for r in rows}:  # pragma: no cover
-            serials = [r["serial"] for r in rows if r["authority_id"] == authority_id]
-            for chunk in chunks(serials):
-                stmt = sa.select(table.c.id, table.c.serial).where(
-                    table.c.authority_id == authority_id, table.c.serial.in_(chunk)
-                )
-                ids.update(
-                    {(authority_id, int(row.serial)): int(row.id) for row in self._all(stmt)}
-                )
-        return [ids[(r["authority_id"], r["serial"])] for r in rows]  # pragma: no cover
+        return self._ids_by_serial(table, rows)  # pragma: no cover - not seen on SQLite
 
     def _authority_envs(self, authority_ids: set[int]) -> dict[int, str]:
         envs: dict[int, str] = {}

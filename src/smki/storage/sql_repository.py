@@ -99,10 +99,12 @@ def _listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
     return stmt
 
 
-def _suspension_row(row: sa.Row[Any]) -> SuspensionRow:
+def _suspension_row(row: sa.Row[Any], *, joined: bool = False) -> SuspensionRow:
+    """A suspension from its own row, or (``joined``) from one joined to its certificate,
+    where ``id`` is the certificate's and the suspension's is ``suspension_id``."""
     return SuspensionRow(
-        id=int(row.id),
-        certificate_id=int(row.certificate_id),
+        id=int(row.suspension_id if joined else row.id),
+        certificate_id=int(row.id if joined else row.certificate_id),
         decision=str(row.decision),
         suspended_by=str(row.suspended_by),
         suspended_at=row.suspended_at,
@@ -121,19 +123,6 @@ _SUSPENSION_FIELDS = (
     _s.c.lifted_at,
     _s.c.lift_decision,
 )
-
-
-def _joined_suspension(row: sa.Row[Any]) -> SuspensionRow:
-    return SuspensionRow(
-        id=int(row.suspension_id),
-        certificate_id=int(row.id),
-        decision=str(row.decision),
-        suspended_by=str(row.suspended_by),
-        suspended_at=row.suspended_at,
-        lifted_by=row.lifted_by,
-        lifted_at=row.lifted_at,
-        lift_decision=row.lift_decision,
-    )
 
 
 def _document_row(row: sa.Row[Any], *, with_content: bool) -> DocumentRow:
@@ -305,17 +294,11 @@ class RepositorySql(SqlBase):
     def active_suspensions(
         self, env: str, at: dt.datetime
     ) -> list[tuple[CertificateRow, SuspensionRow]]:
-        stmt = (
-            sa.select(_c, _s.c.id.label("suspension_id"), *_SUSPENSION_FIELDS)
-            .join(_s, _s.c.certificate_id == _c.c.id)
-            .where(
-                _c.c.env == env,
-                _s.c.suspended_at < at,
-                sa.or_(_s.c.lifted_at.is_(None), _s.c.lifted_at >= at),
-            )
-            .order_by(_s.c.id)
+        return self._joined_suspensions(
+            _c.c.env == env,
+            _s.c.suspended_at < at,
+            sa.or_(_s.c.lifted_at.is_(None), _s.c.lifted_at >= at),
         )
-        return [(certificate_row(row), _joined_suspension(row)) for row in self._all(stmt)]
 
     def suspension_changes(
         self, env: str, since: dt.datetime | None, until: dt.datetime
@@ -325,13 +308,23 @@ class RepositorySql(SqlBase):
                 return column < until
             return sa.and_(column >= since, column < until)
 
+        return self._joined_suspensions(
+            _c.c.env == env, sa.or_(within(_s.c.suspended_at), within(_s.c.lifted_at))
+        )
+
+    def _joined_suspensions(
+        self, *where: sa.ColumnElement[bool]
+    ) -> list[tuple[CertificateRow, SuspensionRow]]:
+        """Suspensions matching ``where``, each with its certificate, by suspension id."""
         stmt = (
             sa.select(_c, _s.c.id.label("suspension_id"), *_SUSPENSION_FIELDS)
             .join(_s, _s.c.certificate_id == _c.c.id)
-            .where(_c.c.env == env, sa.or_(within(_s.c.suspended_at), within(_s.c.lifted_at)))
+            .where(*where)
             .order_by(_s.c.id)
         )
-        return [(certificate_row(row), _joined_suspension(row)) for row in self._all(stmt)]
+        return [
+            (certificate_row(row), _suspension_row(row, joined=True)) for row in self._all(stmt)
+        ]
 
     # -- CRLs and ARLs (R-REP-1, R-REP-5) ---------------------------------------------------
     def crls(self, authority_id: int, list_kind: str) -> list[CrlRow]:

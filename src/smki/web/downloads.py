@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from smki.repository.access import Reader
-from smki.repository.documents import DocumentKind, read_document
+from smki.repository.documents import DOCUMENT_EXTENSIONS, DocumentKind, read_document
 from smki.web.context import PortalServices
 from smki.web.pages import find_certificate
 from smki.web.rendering import CONTENT_SECURITY_POLICY, pem_text
@@ -24,14 +24,6 @@ from smki.web.session import signed_in
 CERTIFICATE_DER: Final = "application/pkix-cert"
 CERTIFICATE_PEM: Final = "application/x-pem-file"
 CRL_DER: Final = "application/pkix-crl"
-#: File name extensions of the document media types (smki.repository.documents.MEDIA_TYPES).
-DOCUMENT_EXTENSIONS: Final = {
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/markdown": ".md",
-    "text/html": ".html",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-}
 _UNSAFE_IN_FILE_NAME = re.compile(r"[^A-Za-z0-9._-]")
 
 router = APIRouter()

@@ -48,14 +48,7 @@ def certificate_url(serial: str, issuer: str, suffix: str = "") -> str:
 
 def find_certificate(services: PortalServices, serial: str, issuer: str) -> FoundCertificate:
     """The certificate a portal URL names: a hex serial and, optionally, its issuer's name."""
-    issuer_id = None
-    if issuer:
-        authorities = services.issuers.knowing(issuer)
-        if issuer not in authorities:
-            raise InputError(
-                f"no issuing authority is named {issuer[:40]!r}", code="bad-issuer", rid="R-REP-2"
-            )
-        issuer_id = authorities[issuer]
+    issuer_id = services.issuers.id_named(issuer)
     return services.catalogue.certificate(parse_serial(serial), issuer_id)
 
 

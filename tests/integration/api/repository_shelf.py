@@ -26,9 +26,9 @@ from smki.repository.documents import DocumentKind
 from smki.storage.api import NewCertificate
 from smki.wiring import open_services
 from smki.x509.roles import RemotePartyRole
+from tests.fixtures.stores import fresh_database
 from tests.integration.api.repository_support import (
     CERTIFICATES,
-    module_database,
     publish,
     reader_with_aro,
     real_now,
@@ -214,7 +214,7 @@ def shelf(
     chain must still verify at the end."""
     folder = tmp_path_factory.mktemp("repository")
     with (
-        module_database(request, request.param, folder) as url,
+        fresh_database(request, request.param, folder) as url,
         pytest.MonkeyPatch.context() as patch,
     ):
         smki = make_smki(folder, url)

@@ -1,20 +1,14 @@
-"""What the repository HTTP tests share: readers of every kind, sessions, a database that
-outlives one test (for a module's shared home), and documents published in the store."""
+"""What the repository HTTP tests share: readers of every kind, sessions, and documents
+published in the store (a database that outlives one test is ``tests.fixtures.stores.
+fresh_database``)."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
-import psycopg
-import pytest
-from psycopg import sql
-from sqlalchemy.engine import URL
 
 from smki.clock import Clock
 from smki.profiles.kinds import Environment
@@ -129,27 +123,6 @@ def audit_events(smki: Smki) -> int:
         return sum(1 for _ in services.store.audit_events())
     finally:
         services.close()
-
-
-@contextmanager
-def module_database(request: pytest.FixtureRequest, kind: str, folder: Path) -> Iterator[str]:
-    """A fresh database that lives as long as the caller (a module-scoped fixture), on the
-    same servers as ``tests.fixtures.stores.database_url``."""
-    if kind == "sqlite":
-        yield f"sqlite:///{folder / 'smki.db'}"
-        return
-    server: URL = request.getfixturevalue("postgres_server")
-    name = f"smki_t_{uuid.uuid4().hex}"
-    admin = server.set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
-            )
 
 
 def real_now() -> dt.datetime:

@@ -59,19 +59,12 @@ class PkiHome:
         return self.services.authority(tx, ENV, name)
 
     def issue_organisation(self, eui: bytes) -> Issued:
-        return issue_from_csr(
-            self.services.store,
-            self.clock,
-            self.services.linter(ENV),
-            self.services.config,
-            self.services.issuing_authority,
-            ENV,
-            organisation_csr(RemotePartyRole.SUPPLIER, eui),
-            None,
-            "test:extract",
-        )
+        return self._issue(organisation_csr(RemotePartyRole.SUPPLIER, eui))
 
     def issue_device(self, eui: bytes) -> Issued:
+        return self._issue(device_csr(eui))
+
+    def _issue(self, csr: bytes) -> Issued:
         return issue_from_csr(
             self.services.store,
             self.clock,
@@ -79,7 +72,7 @@ class PkiHome:
             self.services.config,
             self.services.issuing_authority,
             ENV,
-            device_csr(eui),
+            csr,
             None,
             "test:extract",
         )

@@ -202,9 +202,9 @@ def test_a_certificate_from_another_environment_is_refused() -> None:
     assert _refused(ELSEWHERE.token()) == "token-untrusted"
 
 
-def test_an_aro_certificate_not_issued_by_the_x5c_ica_is_refused() -> None:
-    # Elsewhere's ARO, presented with our (trusted) ICA: signature fine, chain broken.
-    mixed = make_token(
+def _foreign_aro_token() -> str:
+    """Elsewhere's ARO, presented with our (trusted) ICA: signature fine, chain broken."""
+    return make_token(
         ELSEWHERE.aro_key,
         ELSEWHERE.aro_der,
         HERE.ica_der,
@@ -212,21 +212,17 @@ def test_an_aro_certificate_not_issued_by_the_x5c_ica_is_refused() -> None:
         audience=AUDIENCE,
         now=NOW,
     )
-    assert _refused(mixed) == "token-untrusted"
+
+
+def test_an_aro_certificate_not_issued_by_the_x5c_ica_is_refused() -> None:
+    assert _refused(_foreign_aro_token()) == "token-untrusted"
 
 
 def test_remembered_chain_checks_decide_as_the_first_check_did() -> None:
     # The outcome of the ARO-under-ICA signature check is remembered per x5c pair: a pair
     # that verified keeps verifying, a pair that did not keeps being refused; trust and
     # revocation are still asked of the store every time (R-IKI-1).
-    mixed_x5c = make_token(
-        ELSEWHERE.aro_key,
-        ELSEWHERE.aro_der,
-        HERE.ica_der,
-        aro_id=ARO_ID,
-        audience=AUDIENCE,
-        now=NOW,
-    )
+    mixed_x5c = _foreign_aro_token()
     for _ in range(2):
         assert _refused(mixed_x5c) == "token-untrusted"
         verified = verify_token(HERE.token(), audience=AUDIENCE, now=NOW, trust=_trust())

@@ -136,15 +136,7 @@ def certificate_by_serial(
     del reader  # every reader may fetch certificates (R-REP-3)
     form = choose_form(CERTIFICATE_FORMS, output, request.headers.get("accept"), "R-REP-2")
     number = parse_serial(serial)
-    issuer_id = None
-    if issuer:
-        ids = repo.issuers.knowing(issuer)
-        if issuer not in ids:
-            raise InputError(
-                f"no issuing authority is named {issuer[:40]!r}", code="bad-issuer", rid="R-REP-2"
-            )
-        issuer_id = ids[issuer]
-    found = repo.catalogue.certificate(number, issuer_id)
+    found = repo.catalogue.certificate(number, repo.issuers.id_named(issuer))
     headers = {"Vary": "Accept"}
     if form.media_type == JSON:
         return JSONResponse(found.view.as_json(), headers=headers)

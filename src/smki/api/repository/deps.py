@@ -26,7 +26,7 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from smki.api.recording import STATE_PARTY_ID
 from smki.api.runtime import Runtime
 from smki.clock import Clock
-from smki.errors import ConfigError
+from smki.errors import ConfigError, InputError
 from smki.profiles.kinds import Environment
 from smki.repository.access import Reader
 from smki.repository.catalogue import Catalogue
@@ -71,6 +71,18 @@ class IssuerNames:
             with self._lock:
                 self._ids = ids
         return ids
+
+    def id_named(self, name: str | None) -> int | None:
+        """The id of the issuing authority ``name`` names (``?issuer=``), None when no name is
+        given; InputError ``bad-issuer`` when no authority has it (R-REP-2)."""
+        if not name:
+            return None
+        ids = self.knowing(name)
+        if name not in ids:
+            raise InputError(
+                f"no issuing authority is named {name[:40]!r}", code="bad-issuer", rid="R-REP-2"
+            )
+        return ids[name]
 
 
 @dataclass(frozen=True)

@@ -24,17 +24,15 @@ from smki.api.problems import problem_responses
 from smki.api.repository.deps import ReaderDep, RepositoryDep
 from smki.api.repository.params import iso, parse_number
 from smki.repository.access import Reader
-from smki.repository.documents import DocumentKind, read_document, visible_documents
+from smki.repository.documents import (
+    DOCUMENT_EXTENSIONS,
+    DocumentKind,
+    read_document,
+    visible_documents,
+)
 from smki.storage.api import DocumentRow
 
 DOCUMENTS_PATH: Final = "/repository/v1/documents"
-_EXTENSIONS: Final = {
-    "application/pdf": ".pdf",
-    "text/plain": ".txt",
-    "text/markdown": ".md",
-    "text/html": ".html",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
-}
 _DOWNLOAD_HEADERS: Final = {
     "X-Content-Type-Options": "nosniff",
     "Content-Security-Policy": "sandbox",
@@ -106,7 +104,7 @@ def _serve(
     headers = {"ETag": tag, **_DOWNLOAD_HEADERS}
     if _matches(request.headers.get("if-none-match"), tag):
         return Response(status_code=304, headers=headers)
-    filename = f"{row.kind}-v{row.version}{_EXTENSIONS.get(row.media_type, '')}"
+    filename = f"{row.kind}-v{row.version}{DOCUMENT_EXTENSIONS.get(row.media_type, '')}"
     headers["Content-Disposition"] = f'attachment; filename="{filename}"'
     return Response(row.content, media_type=row.media_type, headers=headers)
 

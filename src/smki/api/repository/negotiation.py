@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
+from smki.api.accept import accept_ranges, offer_match
 from smki.errors import InputError
 
 JSON: Final = "application/json"
@@ -38,39 +39,6 @@ CERTIFICATE_FORMS: Final = (JSON_FORM, Form("der", DER_CERTIFICATE), PEM_FORM)
 LIST_FORMS: Final = (Form("der", DER_CRL), PEM_FORM)
 
 
-def _ranges(accept: str) -> list[tuple[str, float]]:
-    ranges = []
-    for element in accept.split(","):
-        media, *params = element.split(";")
-        quality = 1.0
-        for param in params:
-            name, _, value = param.partition("=")
-            if name.strip().lower() == "q":
-                try:
-                    quality = float(value.strip())
-                except ValueError:
-                    quality = 0.0
-        if media.strip():
-            ranges.append((media.strip().lower(), quality))
-    return ranges
-
-
-def _preference(offer: str, ranges: Sequence[tuple[str, float]]) -> float:
-    best_quality, best_specificity = 0.0, -1
-    for media, quality in ranges:
-        if media == offer:
-            specificity = 2
-        elif media == offer.split("/")[0] + "/*":
-            specificity = 1
-        elif media == "*/*":
-            specificity = 0
-        else:
-            continue
-        if specificity > best_specificity:
-            best_quality, best_specificity = quality, specificity
-    return best_quality
-
-
 def choose_form(forms: Sequence[Form], requested: str | None, accept: str | None, rid: str) -> Form:
     """The form to serve: ``requested`` (``?format=``) if given, else the ``Accept`` header's
     best; 400 ``bad-format`` for an unknown name, 406 ``not-acceptable`` if nothing fits."""
@@ -85,8 +53,9 @@ def choose_form(forms: Sequence[Form], requested: str | None, accept: str | None
         )
     if accept is None or not accept.strip():
         return forms[0]
-    ranges = _ranges(accept)
-    scored = [(_preference(form.media_type, ranges), -index) for index, form in enumerate(forms)]
+    ranges = accept_ranges(accept)
+    # Quality alone decides; on a tie the offer listed first (the default) wins.
+    scored = [(offer_match(form.media_type, ranges)[0], -index) for index, form in enumerate(forms)]
     quality, negative_index = max(scored)
     if quality <= 0:
         offered = ", ".join(form.media_type for form in forms)
