@@ -9,6 +9,7 @@ used by ``smki serve``: the home and the environment come through ``SMKI_HOME`` 
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 from collections.abc import AsyncIterator
@@ -72,6 +73,11 @@ def create_app(
         app.state.runtime = rt
         # One Catalogue and SessionBook per process, shared with the portal (R-REP-3, R-REP-4).
         app.state.repository = open_repository(rt)
+        # What start-up built (modules, schema, linters, keys) lives as long as the process:
+        # out of the collector's sight, a full collection no longer walks it mid-request,
+        # which otherwise shows as the latency tail of every request then in flight (R-REP-4).
+        gc.collect()
+        gc.freeze()
         log.info("serving the %s environment of %s", rt.env, home)
         try:
             yield
