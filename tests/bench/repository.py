@@ -36,7 +36,7 @@ from smki.cli.devrun import provision_demo
 from smki.clock import SystemClock
 from smki.iki.credential_files import read_credential
 from smki.iki.tokens import make_token
-from smki.profiles.device_template import device_template
+from smki.profiles.device_template import SAMPLE_POINT, device_template
 from smki.profiles.kinds import KeyUse, Pki
 from smki.storage.api import NewCertificate
 from smki.wiring import open_services
@@ -52,11 +52,6 @@ _CHUNK = 20_000
 _SAMPLES = 20_000
 #: A fixed hwType: ZigBee's, as on the vectors' devices; its value does not matter here.
 _HW_TYPE = "1.2.826.0.1.4315446.1"
-#: Any valid P-256 point will do for look-ups: the generator of the curve (SEC 2 §2.4.2).
-_POINT = bytes.fromhex(
-    "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-)
 POSTGRES_SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 
 
@@ -101,7 +96,7 @@ def load_devices(home: Path, count: int, progress: Callable[[str], None]) -> lis
             rows = []
             for _ in range(min(_CHUNK, count - done)):
                 serial, eui = new_serial(), rng.randbytes(8)
-                tbs = template.fill(serial, _POINT, eui)
+                tbs = template.fill(serial, SAMPLE_POINT, eui)
                 rows.append(
                     NewCertificate(
                         authority_id=loaded.row.id,

@@ -25,9 +25,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from smki.ca.crl import list_kind_of
 from smki.profiles.kinds import CertKind, Environment
 from smki.ra.direct import issue_from_csr
-from smki.repository.catalogue import Catalogue, list_kind_of
+from smki.repository.catalogue import Catalogue
 from smki.repository.relying import RepositoryValidator
 from smki.storage.api import CertificateFilter
 from smki.validation import RevocationLists, TrustStore, Verdict, validate

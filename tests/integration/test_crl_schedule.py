@@ -9,6 +9,7 @@ import time
 import pytest
 
 from smki.ca.authority import LoadedAuthority
+from smki.ca.crl import list_kind_of
 from smki.ca.crl_schedule import Reissued, reissue_due_lists
 from smki.clock import FixedClock
 from smki.profiles.kinds import Environment
@@ -25,8 +26,7 @@ def _latest(services: Services) -> dict[str, int]:
     with services.store.reading() as tx:
         numbers = {}
         for authority in tx.authorities(ENV):
-            kind = "arl" if authority.is_root else "crl"
-            latest = tx.latest_crl(authority.id, kind)
+            latest = tx.latest_crl(authority.id, list_kind_of(authority))
             assert latest is not None
             numbers[authority.name] = latest.number
         return numbers

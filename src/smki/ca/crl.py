@@ -23,7 +23,7 @@ from smki.errors import InputError, IntegrityError
 from smki.keystore.base import Signer
 from smki.profiles.build import IssuerContext
 from smki.profiles.extensions import extension
-from smki.storage.api import Transaction
+from smki.storage.api import AuthorityRow, Transaction
 from smki.x509 import der
 from smki.x509.tbs import ECDSA_SHA256_ALGORITHM
 from smki.x509.timeenc import encode_time, truncate
@@ -126,6 +126,11 @@ def sign_crl(signer: Signer, issuer_key: ec.EllipticCurvePublicKey, request: Crl
             "the CRL signature does not verify with the CA key", rid="R-REP-5"
         ) from exc
     return crl_der
+
+
+def list_kind_of(authority: AuthorityRow) -> str:
+    """A root publishes an ARL (its revoked CA certificates), an issuing CA a CRL (R-REP-5)."""
+    return "arl" if authority.is_root else "crl"
 
 
 def publish_crl(

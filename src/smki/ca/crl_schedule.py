@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smki.ca.authority import LoadedAuthority
-from smki.ca.crl import publish_crl
+from smki.ca.crl import list_kind_of, publish_crl
 from smki.clock import Clock
 from smki.errors import Conflict
 from smki.storage.api import AuthorityRow, Store, Transaction
@@ -35,15 +35,11 @@ class Reissued:
     number: int
 
 
-def list_kind(authority: AuthorityRow) -> str:
-    return "arl" if authority.is_root else "crl"
-
-
 def due_number(
     tx: Transaction, authority: AuthorityRow, now: dt.datetime, margin: dt.timedelta
 ) -> int | None:
     """The number the CA's next list takes if one is due now, else None."""
-    latest = tx.latest_crl(authority.id, list_kind(authority))
+    latest = tx.latest_crl(authority.id, list_kind_of(authority))
     if latest is None:
         return 1
     return latest.number + 1 if latest.next_update - now <= margin else None
@@ -76,7 +72,7 @@ def reissue_due_lists(
                 if due is None:
                     continue  # another process reissued it meanwhile
                 loaded = load(tx, authority.name)
-                kind = list_kind(authority)
+                kind = list_kind_of(authority)
                 # The number read with the check: a process that took it first makes this
                 # insert a Conflict (PostgreSQL reads committed rows, so the check alone
                 # could pass in both).

@@ -22,7 +22,7 @@ from rich.table import Table
 from rich.text import Text
 
 from smki.cli.errors import cli_errors
-from smki.cli.output import as_dict, print_json
+from smki.cli.output import print_json
 from smki.clock import parse_utc
 from smki.errors import InputError, MalformedInput, NotValid
 from smki.profiles.kinds import KeyUse
@@ -141,7 +141,7 @@ def verify(
         require_crls=not no_crl,
     )
     if json_out:
-        print_json(as_dict(verdict))
+        print_json(verdict.as_json())
     else:
         _print_text(verdict)
     if verdict.reason is Reason.MALFORMED:

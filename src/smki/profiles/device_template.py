@@ -28,6 +28,12 @@ from smki.x509.tbs import encode_tbs
 
 _SERIAL_SIZE = 16
 _POINT_SIZE = 65
+#: A valid P-256 point (the curve's generator, SEC 2 §2.4.2): for linting a template, and for
+#: certificates whose key does not matter (the benchmarks' bulk loads).
+SAMPLE_POINT = bytes.fromhex(
+    "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
+    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
+)
 
 
 def p256_spki(point: bytes) -> bytes:

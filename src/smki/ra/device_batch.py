@@ -34,7 +34,7 @@ from smki.clock import Clock
 from smki.errors import CsrRefused, SmkiError
 from smki.failpoints import hit
 from smki.profiles.build import IssuerContext
-from smki.profiles.device_template import DeviceTemplate, device_template
+from smki.profiles.device_template import SAMPLE_POINT, DeviceTemplate, device_template
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.ra.csr import DeviceRequest, check_csr
 from smki.storage.api import NewCertificate, Store, Transaction
@@ -76,11 +76,6 @@ class TemplateSpec:
     linter: PreSignLinter | None = field(default=None, compare=False)
 
 
-#: A valid P-256 point for linting templates (the generator of the curve, SEC 2 §2.4.2).
-_SAMPLE_POINT = bytes.fromhex(
-    "046b17d1f2e12c4247f8bce6e563a440f277037d812deb33a0f4a13945d898c296"
-    "4fe342e2fe1a7f9b8ee7eb4a7c0f9e162bce33576b315ececbb6406837bf51f5"
-)
 _TEMPLATE_CACHE_SIZE = 64
 _templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str], DeviceTemplate] = {}
 
@@ -96,7 +91,7 @@ def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate
         if spec.linter is not None:
             # The template holds every fixed byte; lint it whole once (R-PROF-40). The
             # variable parts are typed values checked by check_csr and by ``fill``.
-            sample = template.fill(new_serial(), _SAMPLE_POINT, b"\x00" * 8)
+            sample = template.fill(new_serial(), SAMPLE_POINT, b"\x00" * 8)
             require_clean(spec.linter, precertificate(sample), CertKind.DEVICE)
         _templates[key] = template
     return template

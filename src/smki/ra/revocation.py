@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from smki.ca.authority import LoadedAuthority
-from smki.ca.crl import parse_reason, publish_crl
+from smki.ca.crl import list_kind_of, parse_reason, publish_crl
 from smki.ca.serials import serial_hex
 from smki.clock import Clock
 from smki.config.pki import PkiConfig
@@ -111,7 +111,7 @@ def revoke_in(
         {"serial": serial_hex(row.serial), "kind": row.kind, "reason": reason},
     )
     issuer = load_by_name(tx, issuer_row.name)
-    list_kind = "arl" if issuer_row.is_root else "crl"
+    list_kind = list_kind_of(issuer_row)
     number = publish_crl(
         tx, clock, config.crl_period, issuer.signing, issuer.context, list_kind, actor
     )

@@ -12,13 +12,13 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from smki.ca.crl import list_kind_of
 from smki.clock import Clock
-from smki.errors import Conflict, NotFound
+from smki.errors import Conflict, InputError, NotFound
 from smki.profiles.kinds import Environment
 from smki.repository.search import SearchQuery, encode_cursor
 from smki.repository.views import CertificateView, describe
 from smki.storage.api import (
-    AuthorityRow,
     CertificateFilter,
     CertificateRow,
     CrlRow,
@@ -51,10 +51,6 @@ class ListSummary:
     numbers: list[int]
 
 
-def list_kind_of(authority: AuthorityRow) -> str:
-    return "arl" if authority.is_root else "crl"
-
-
 class Catalogue:
     def __init__(self, store: Store, clock: Clock, env: Environment) -> None:
         self._store = store
@@ -70,6 +66,28 @@ class Catalogue:
         with self._lock:
             self._names = {row.id: row.name for row in rows}
         return {row.name: row.id for row in rows}
+
+    def issuer_ids(self, name: str | None = None) -> dict[str, int]:
+        """Issuer names → ids, from the cache; re-read first when ``name`` is given and the
+        cache does not know it or is empty (authorities change only at a ceremony or a
+        recovery)."""
+        with self._lock:
+            ids = {authority_name: i for i, authority_name in self._names.items()}
+        if not ids or (name and name not in ids):
+            ids = self.authority_ids()
+        return ids
+
+    def issuer_id(self, name: str | None) -> int | None:
+        """The id of the authority ``name`` names (``?issuer=``), None when no name is given;
+        InputError ``bad-issuer`` when no authority has it (R-REP-2)."""
+        if not name:
+            return None
+        ids = self.issuer_ids(name)
+        if name not in ids:
+            raise InputError(
+                f"no issuing authority is named {name[:40]!r}", code="bad-issuer", rid="R-REP-2"
+            )
+        return ids[name]
 
     def _issuer_names(self, rows: Sequence[CertificateRow]) -> dict[int, str]:
         with self._lock:

@@ -8,7 +8,7 @@ from typing import Final
 
 from smki.errors import InputError, NotFound
 from smki.profiles.kinds import Environment
-from smki.repository.access import Reader, require_confidential_access
+from smki.ra.repository_access import Reader, require_confidential_access
 from smki.storage.api import DocumentRow, Transaction
 
 MAX_DOCUMENT_BYTES: Final = 32 * 1024 * 1024

@@ -33,11 +33,11 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Final
 
+from smki.ca.crl import list_kind_of
 from smki.ca.serials import serial_hex
 from smki.clock import parse_utc
 from smki.errors import InputError
 from smki.profiles.kinds import Environment
-from smki.repository.catalogue import list_kind_of
 from smki.repository.extract_manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,

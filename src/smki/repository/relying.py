@@ -19,9 +19,10 @@ from typing import Final
 
 from cryptography import x509
 
+from smki.ca.crl import list_kind_of
 from smki.clock import Clock
 from smki.profiles.kinds import Environment, KeyUse
-from smki.repository.catalogue import Catalogue, list_kind_of
+from smki.repository.catalogue import Catalogue
 from smki.storage.api import Store
 from smki.validation import RevocationLists, TrustStore, Verdict, validate
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
 
+from smki.ca.serials import parse_serial_hex
 from smki.errors import InputError
 from smki.profiles.kinds import CertKind
 from smki.storage.api import CERTIFICATE_STATUSES, CertificateFilter
@@ -33,12 +34,11 @@ def _bad(field: str, detail: str) -> InputError:
 
 def parse_serial(text: str) -> int:
     """A serial as hex digits (``0x`` and ``:`` separators allowed)."""
-    cleaned = text.strip().lower().removeprefix("0x").replace(":", "")
     try:
-        serial = int(cleaned, 16)
+        serial = int(parse_serial_hex(text))
     except ValueError:
-        raise _bad("serial", f"serial {text[:80]!r} is not hexadecimal") from None
-    if not 0 < serial < 1 << 160:
+        raise _bad("serial", f"serial {text[:80]!r} is not a positive hexadecimal number") from None
+    if serial >= 1 << 160:
         raise _bad("serial", "a serial is a positive integer of at most 20 octets")
     return serial
 

@@ -22,7 +22,7 @@ from smki.clock import Clock
 from smki.errors import SmkiError, Unauthenticated
 from smki.profiles.kinds import Environment
 from smki.ra.authentication import identify_aro
-from smki.repository.access import Reader, admit_reader
+from smki.ra.repository_access import Reader, admit_reader
 from smki.storage.api import Store, Transaction
 
 SESSION_PREFIX: Final = "smkis_"

@@ -7,9 +7,11 @@ wording; ``reason`` never does.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import enum
 from dataclasses import dataclass
+from typing import Any
 
 
 class Reason(enum.StrEnum):
@@ -80,6 +82,25 @@ class Verdict:
     def code(self) -> str | None:
         """The reason's stable code as a plain string (None when valid)."""
         return None if self.reason is None else self.reason.value
+
+    def as_json(self) -> dict[str, Any]:
+        """The verdict as JSON values: what ``smki verify --json`` prints and what the
+        repository's validation endpoint answers (times in ISO 8601)."""
+        return {
+            "ok": self.ok,
+            "reason": self.code,
+            "detail": self.detail,
+            "path": [
+                {
+                    **dataclasses.asdict(entry),
+                    "not_before": entry.not_before.isoformat(),
+                    "not_after": entry.not_after.isoformat(),
+                }
+                for entry in self.path
+            ],
+            "notes": list(self.notes),
+            "at": self.at.isoformat(),
+        }
 
 
 class Refusal(Exception):

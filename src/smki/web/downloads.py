@@ -14,7 +14,7 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.documents import DOCUMENT_EXTENSIONS, DocumentKind, read_document
 from smki.web.context import PortalServices
 from smki.web.pages import find_certificate

@@ -19,7 +19,7 @@ from fastapi.responses import Response
 
 from smki.errors import InputError
 from smki.profiles.kinds import CertKind
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.catalogue import FoundCertificate
 from smki.repository.documents import visible_documents
 from smki.repository.search import parse_serial
@@ -48,7 +48,7 @@ def certificate_url(serial: str, issuer: str, suffix: str = "") -> str:
 
 def find_certificate(services: PortalServices, serial: str, issuer: str) -> FoundCertificate:
     """The certificate a portal URL names: a hex serial and, optionally, its issuer's name."""
-    issuer_id = services.issuers.id_named(issuer)
+    issuer_id = services.catalogue.issuer_id(issuer)
     return services.catalogue.certificate(parse_serial(serial), issuer_id)
 
 
@@ -58,7 +58,7 @@ def search_page(request: Request) -> Response:
     form = SearchForm.from_params(request.query_params)
 
     def page(services: PortalServices, reader: Reader) -> Response:
-        authorities = services.catalogue.authority_ids()
+        authorities = services.catalogue.issuer_ids(form.issuer or None)
         shown: dict[str, Any] = {
             "form": form,
             "roles": ROLE_OPTIONS,

@@ -13,7 +13,7 @@ from typing import Final
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.web import downloads, pages, signin
 from smki.web.context import PortalServices
 from smki.web.rendering import not_found_page, secured

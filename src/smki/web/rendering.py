@@ -22,7 +22,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from smki.api.problems import STATE_PROBLEM_CODE, status_for
 from smki.errors import SmkiError
-from smki.repository.access import Reader, ReaderKind
+from smki.ra.repository_access import Reader, ReaderKind
 
 log = logging.getLogger("smki.web")
 

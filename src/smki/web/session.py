@@ -20,7 +20,7 @@ from fastapi.responses import Response
 
 from smki.api.repository.deps import SESSION_COOKIE, request_reader
 from smki.errors import Forbidden, SmkiError, Unauthenticated
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.sessions import session_secret
 from smki.web.context import PortalServices, portal_services
 from smki.web.rendering import error_page, redirect, secured

@@ -10,7 +10,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from smki.profiles.kinds import Environment
-from smki.repository.access import Reader, ReaderKind
+from smki.ra.repository_access import Reader, ReaderKind
 from smki.repository.views import CertificateView
 from smki.web.downloads import file_name
 from smki.web.rendering import SECURITY_HEADERS, pem_text, render, when

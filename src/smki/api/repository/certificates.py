@@ -89,7 +89,7 @@ def search_certificates(
     """Certificates matching every filter given, oldest first."""
     del reader  # every reader may search (R-REP-3); the dependency is the access check
     query = parse_query(
-        authorities=repo.issuers.knowing(issuer),
+        authorities=repo.catalogue.issuer_ids(issuer),
         serial=serial,
         eui=eui,
         role=role,
@@ -136,7 +136,7 @@ def certificate_by_serial(
     del reader  # every reader may fetch certificates (R-REP-3)
     form = choose_form(CERTIFICATE_FORMS, output, request.headers.get("accept"), "R-REP-2")
     number = parse_serial(serial)
-    found = repo.catalogue.certificate(number, repo.issuers.id_named(issuer))
+    found = repo.catalogue.certificate(number, repo.catalogue.issuer_id(issuer))
     headers = {"Vary": "Accept"}
     if form.media_type == JSON:
         return JSONResponse(found.view.as_json(), headers=headers)

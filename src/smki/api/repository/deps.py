@@ -15,8 +15,6 @@ session (R-REP-4) while a removed ARO or a revoked credential is still shut out 
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Final
 
@@ -26,9 +24,9 @@ from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBea
 from smki.api.recording import STATE_PARTY_ID
 from smki.api.runtime import Runtime
 from smki.clock import Clock
-from smki.errors import ConfigError, InputError
+from smki.errors import ConfigError
 from smki.profiles.kinds import Environment
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.catalogue import Catalogue
 from smki.repository.relying import RepositoryValidator
 from smki.repository.sessions import DEFAULT_RECHECK, SessionBook, session_secret
@@ -53,38 +51,6 @@ session_cookie_scheme = APIKeyCookie(
 )
 
 
-class IssuerNames:
-    """Authority names → ids for ``?issuer=``, cached: authorities change only at a ceremony
-    or a recovery, so the store is read again only for a name the cache does not know."""
-
-    def __init__(self, catalogue: Catalogue) -> None:
-        self._catalogue = catalogue
-        self._ids: Mapping[str, int] = {}
-        self._lock = threading.Lock()
-
-    def knowing(self, name: str | None) -> Mapping[str, int]:
-        """The names, re-read first when ``name`` is given and unknown (blocking then)."""
-        with self._lock:
-            ids = self._ids
-        if name and name not in ids:
-            ids = self._catalogue.authority_ids()
-            with self._lock:
-                self._ids = ids
-        return ids
-
-    def id_named(self, name: str | None) -> int | None:
-        """The id of the issuing authority ``name`` names (``?issuer=``), None when no name is
-        given; InputError ``bad-issuer`` when no authority has it (R-REP-2)."""
-        if not name:
-            return None
-        ids = self.knowing(name)
-        if name not in ids:
-            raise InputError(
-                f"no issuing authority is named {name[:40]!r}", code="bad-issuer", rid="R-REP-2"
-            )
-        return ids[name]
-
-
 @dataclass(frozen=True)
 class RepositoryState:
     """The repository's objects for one process and one environment."""
@@ -94,7 +60,6 @@ class RepositoryState:
     env: Environment
     catalogue: Catalogue
     sessions: SessionBook
-    issuers: IssuerNames
     validator: RepositoryValidator
 
 
@@ -108,7 +73,6 @@ def open_repository(rt: Runtime, *, recheck: dt.timedelta = DEFAULT_RECHECK) -> 
         rt.env,
         catalogue,
         SessionBook(store, clock, rt.env, recheck=recheck),
-        IssuerNames(catalogue),
         RepositoryValidator(store, clock, rt.env, catalogue),
     )
 

@@ -23,7 +23,7 @@ from pydantic import BaseModel, Field
 from smki.api.problems import problem_responses
 from smki.api.repository.deps import ReaderDep, RepositoryDep
 from smki.api.repository.params import iso, parse_number
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.documents import (
     DOCUMENT_EXTENSIONS,
     DocumentKind,

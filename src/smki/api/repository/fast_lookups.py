@@ -24,6 +24,7 @@ import json
 from typing import Any, Final
 from urllib.parse import parse_qsl
 
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smki.api.metrics import Metrics
@@ -58,17 +59,6 @@ def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers", ()):
         if key == name:
             return bytes(value).decode("latin-1")
-    return None
-
-
-def _cookie(scope: Scope, name: str) -> str | None:
-    raw = _header(scope, b"cookie")
-    if not raw:
-        return None
-    for part in raw.split(";"):
-        key, _, value = part.strip().partition("=")
-        if key == name:
-            return value
     return None
 
 
@@ -108,7 +98,8 @@ class FastLookups:
             return None
         try:
             secret = presented_secret(
-                _header(scope, b"authorization"), _cookie(scope, SESSION_COOKIE)
+                _header(scope, b"authorization"),
+                cookie_parser(_header(scope, b"cookie") or "").get(SESSION_COOKIE),
             )
             reader = repo.sessions.reader(secret)
             if eui is None:

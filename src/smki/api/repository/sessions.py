@@ -25,7 +25,7 @@ from smki.api.repository.deps import (
     session_cookie_scheme,
     session_scheme,
 )
-from smki.repository.access import Reader
+from smki.ra.repository_access import Reader
 from smki.repository.sessions import sign_in
 
 SESSIONS_PATH: Final = "/repository/v1/sessions"

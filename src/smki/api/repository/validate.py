@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-from typing import Annotated, Any, Final
+from typing import Annotated, Final
 
 from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse
@@ -20,10 +20,9 @@ from pydantic import BaseModel, Field
 
 from smki.api.problems import problem_responses
 from smki.api.repository.deps import ReaderDep, RepositoryDep
-from smki.api.repository.params import iso
 from smki.errors import InputError, MalformedInput
 from smki.profiles.kinds import KeyUse
-from smki.validation import Verdict, certificates_from
+from smki.validation import certificates_from
 from smki.x509.eui import parse_eui64
 
 VALIDATE_PATH: Final = "/repository/v1/validate"
@@ -97,28 +96,6 @@ def _options(body: ValidationRequest) -> tuple[bytes | None, KeyUse | None]:
     return device, usage
 
 
-def verdict_json(verdict: Verdict) -> dict[str, Any]:
-    return {
-        "ok": verdict.ok,
-        "reason": verdict.code if not verdict.ok else None,
-        "detail": verdict.detail,
-        "notes": list(verdict.notes),
-        "path": [
-            {
-                "role": entry.role,
-                "subject": entry.subject,
-                "serial": entry.serial,
-                "issuer": entry.issuer,
-                "kind": entry.kind,
-                "not_before": iso(entry.not_before),
-                "not_after": iso(entry.not_after),
-            }
-            for entry in verdict.path
-        ],
-        "at": iso(verdict.at),
-    }
-
-
 @router.post(
     VALIDATE_PATH,
     summary="May this certificate be relied on? Checked against this repository (R-RP-3)",
@@ -137,4 +114,4 @@ def validate_certificate(
     verdict = repo.validator.validate(
         certificate, chain=chain, at=at, expect_device=device, expect_usage=usage
     )
-    return JSONResponse(verdict_json(verdict))
+    return JSONResponse(verdict.as_json())

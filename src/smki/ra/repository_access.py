@@ -1,4 +1,5 @@
-"""Who may read the SMKI Repository, and what (R-REP-3, R-DOC-2, R-PART-6).
+"""Who may read the SMKI Repository, and what (R-REP-3, R-DOC-2, R-PART-6): RA policy, beside
+subscriber status and eligibility.
 
 Readers are SEC Parties and RDPs (in the Live environment only once the DCC recorded their
 SREPT completion; the Test repository is where SREPT is run, so there it is not a
