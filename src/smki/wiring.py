@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import getpass
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -114,6 +115,10 @@ class Services:
         kind = CertKind(name)
         pki = next(p for p in Pki if kind in (p.root, p.issuing))
         return load_authority(tx, self.keystore, env, name, self.config.env(env).policies[pki])
+
+    def authority_loader(self, env: Environment) -> Callable[[Transaction, str], LoadedAuthority]:
+        """``authority`` bound to ``env``: what revocation and the CRL schedule take."""
+        return lambda tx, name: self.authority(tx, env, name)
 
     def issuing_authority(self, env: Environment, pki: Pki) -> LoadedAuthority:
         with self.store.transaction() as tx:

@@ -8,12 +8,10 @@ import time
 
 import pytest
 
-from smki.ca.authority import LoadedAuthority
 from smki.ca.crl import list_kind_of
 from smki.ca.crl_schedule import Reissued, reissue_due_lists
 from smki.clock import FixedClock
 from smki.profiles.kinds import Environment
-from smki.storage.api import Transaction
 from smki.wiring import Services, open_services
 from tests.integration.api.support import serving
 from tests.integration.cli_support import PASSPHRASE, Smki
@@ -33,11 +31,13 @@ def _latest(services: Services) -> dict[str, int]:
 
 
 def _reissue(services: Services) -> list[Reissued]:
-    def load(tx: Transaction, name: str) -> LoadedAuthority:
-        return services.authority(tx, ENV, name)
-
     return reissue_due_lists(
-        services.store, services.clock, services.config.crl_period, load, ENV, "test"
+        services.store,
+        services.clock,
+        services.config.crl_period,
+        services.authority_loader(ENV),
+        ENV,
+        "test",
     )
 
 

@@ -68,7 +68,7 @@ class CrlSchedule:
             services.store,
             services.clock,
             services.config.crl_period,
-            lambda tx, name: services.authority(tx, self._rt.env, name),
+            services.authority_loader(self._rt.env),
             self._rt.env,
             "smki-serve:crl-schedule",
         )

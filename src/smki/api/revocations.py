@@ -22,14 +22,12 @@ from smki.api.auth import AroDep
 from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
 from smki.api.runtime import Runtime, RuntimeDep
-from smki.ca.authority import LoadedAuthority
 from smki.ca.serials import parse_serial_hex, serial_hex
 from smki.errors import Forbidden, InputError, MalformedInput
 from smki.profiles.kinds import CertKind, Environment
 from smki.ra.authentication import AuthenticatedAro
 from smki.ra.revocation import RevocationResult, find_certificate, revoke_in
 from smki.ra.status import load_party
-from smki.storage.api import Transaction
 
 REVOCATIONS_PATH: Final = "/smki/v1/revocations"
 MAX_REVOCATION_OCTETS: Final = 4096
@@ -123,11 +121,15 @@ def revoke_for_aro(
                 rid="R-SI-4",
             )
 
-        def load(tx: Transaction, name: str) -> LoadedAuthority:
-            return services.authority(tx, env, name)
-
         return revoke_in(
-            tx, services.clock, services.config, load, env, row, reason, rt.actor(aro.officer.id)
+            tx,
+            services.clock,
+            services.config,
+            services.authority_loader(env),
+            env,
+            row,
+            reason,
+            rt.actor(aro.officer.id),
         )
 
 

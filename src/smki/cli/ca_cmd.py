@@ -11,7 +11,6 @@ from cryptography.hazmat.primitives.serialization import Encoding
 from rich.console import Console
 from rich.table import Table
 
-from smki.ca.authority import LoadedAuthority
 from smki.ca.crl_schedule import reissue_due_lists
 from smki.ca.serials import parse_serial_hex
 from smki.cli.errors import cli_errors
@@ -20,7 +19,6 @@ from smki.errors import InputError
 from smki.profiles.kinds import CertKind, Pki
 from smki.ra.direct import issue_from_csr
 from smki.ra.revocation import revoke as revoke_certificate
-from smki.storage.api import Transaction
 from smki.wiring import Services, open_services
 from smki.x509.roles import RemotePartyRole
 
@@ -109,14 +107,11 @@ def revoke(
         environment = services.choose_environment(env)
         services.recover()
 
-        def load(tx: Transaction, name: str) -> LoadedAuthority:
-            return services.authority(tx, environment, name)
-
         result = revoke_certificate(
             services.store,
             services.clock,
             services.config,
-            load,
+            services.authority_loader(environment),
             environment,
             number,
             reason,
@@ -234,15 +229,12 @@ def reissue_crls(
     try:
         environment = services.choose_environment(env)
 
-        def load(tx: Transaction, name: str) -> LoadedAuthority:
-            return services.authority(tx, environment, name)
-
         period = services.config.crl_period
         reissued = reissue_due_lists(
             services.store,
             services.clock,
             period,
-            load,
+            services.authority_loader(environment),
             environment,
             services.actor,
             margin=period if all_lists else None,

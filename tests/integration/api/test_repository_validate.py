@@ -9,10 +9,8 @@ import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
-from smki.ca.authority import LoadedAuthority
 from smki.ca.crl_schedule import reissue_due_lists
 from smki.profiles.kinds import Environment
-from smki.storage.api import Transaction
 from smki.wiring import open_services
 from tests.integration.api.repository_shelf import DEVICE_A, DEVICE_B, Shelf
 from tests.integration.api.repository_shelf import shelf as shared_shelf
@@ -32,15 +30,11 @@ def shelf(shared_shelf: Shelf) -> Shelf:
         shared_shelf.smki.home, clock=shared_shelf.clock, secret=PASSPHRASE.encode()
     )
     try:
-
-        def load(tx: Transaction, name: str) -> LoadedAuthority:
-            return services.authority(tx, Environment.TEST, name)
-
         reissue_due_lists(
             services.store,
             services.clock,
             services.config.crl_period,
-            load,
+            services.authority_loader(Environment.TEST),
             Environment.TEST,
             "test",
         )
