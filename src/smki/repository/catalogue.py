@@ -24,6 +24,7 @@ from smki.storage.api import (
     CrlRow,
     ListedCertificate,
     Store,
+    point_field,
 )
 
 
@@ -111,12 +112,18 @@ class Catalogue:
             for item in listed
         ]
 
-    def search(self, query: SearchQuery) -> Page:
-        now = self._clock.now()
+    def _list(
+        self, wanted: CertificateFilter, *, after_id: int = 0, limit: int
+    ) -> list[ListedCertificate]:
+        if after_id == 0 and point_field(wanted) is not None:
+            return self._store.look_up(self.env, wanted, limit=limit)
         with self._store.reading() as tx:
-            listed = tx.list_certificates(
-                self.env, query.wanted, now, after_id=query.after_id, limit=query.limit + 1
+            return tx.list_certificates(
+                self.env, wanted, self._clock.now(), after_id=after_id, limit=limit
             )
+
+    def search(self, query: SearchQuery) -> Page:
+        listed = self._list(query.wanted, after_id=query.after_id, limit=query.limit + 1)
         more = len(listed) > query.limit
         listed = listed[: query.limit]
         cursor = encode_cursor(listed[-1].row.id) if more and listed else None
@@ -124,9 +131,7 @@ class Catalogue:
 
     def certificate(self, serial: int, issuer_id: int | None = None) -> FoundCertificate:
         """The certificate with this serial (and issuer, when serials collide across CAs)."""
-        wanted = CertificateFilter(serial=serial, authority_id=issuer_id)
-        with self._store.reading() as tx:
-            listed = tx.list_certificates(self.env, wanted, self._clock.now(), limit=2)
+        listed = self._list(CertificateFilter(serial=serial, authority_id=issuer_id), limit=2)
         if not listed:
             raise NotFound(
                 f"no certificate with serial {serial:X}",

@@ -12,7 +12,7 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Final, Protocol
 
 
 @dataclass(frozen=True)
@@ -326,6 +326,18 @@ class CertificateFilter:
     kind: str | None = None
 
 
+#: The filter fields a point read (``Store.look_up``) answers: exactly one, nothing else.
+POINT_FIELDS: Final = ("serial", "eui")
+
+
+def point_field(wanted: CertificateFilter) -> str | None:
+    """``serial`` or ``eui`` when that is all ``wanted`` asks for, else None."""
+    present = [name for name, value in vars(wanted).items() if value is not None]
+    if len(present) == 1 and present[0] in POINT_FIELDS:
+        return present[0]
+    return None
+
+
 @dataclass(frozen=True)
 class RevocationRow:
     certificate_id: int
@@ -593,6 +605,14 @@ class Store(Protocol):
     def reading(self) -> AbstractContextManager[Transaction]:
         """A consistent snapshot for reads only: it takes no write lock (SQLite) and is
         READ ONLY (PostgreSQL), so readers never queue behind writers (R-REP-4)."""
+        ...
+
+    def look_up(
+        self, env: str, wanted: CertificateFilter, *, limit: int
+    ) -> list[ListedCertificate]:
+        """Certificates by serial or by EUI-64 alone (``point_field``), in id
+        order, read by one statement outside any transaction: the repository's hot look-ups
+        (R-REP-4). As ``Transaction.list_certificates`` for the same filter."""
         ...
 
     def audit_events(self) -> Iterator[AuditRow]:

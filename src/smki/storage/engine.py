@@ -160,6 +160,10 @@ def _constraint_kind(orig: BaseException | None) -> str:
 
 
 def _log_driver_error(exc: sa_exc.StatementError) -> None:
-    orig = exc.orig
+    log_driver_error(exc.orig)
+
+
+def log_driver_error(orig: BaseException | None) -> None:
+    """The driver error's class and code, never its message (it can quote row values)."""
     code = getattr(orig, "sqlstate", None) or getattr(orig, "sqlite_errorname", None)
     log.warning("database error: %s (%s)", type(orig).__name__, code)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager
 
-from smki.storage.api import AuditRow, Store, Transaction
+from smki.storage.api import (
+    AuditRow,
+    CertificateFilter,
+    ListedCertificate,
+    Store,
+    Transaction,
+)
 
 
 class ScopedStore:
@@ -29,6 +36,12 @@ class ScopedStore:
     def reading(self) -> AbstractContextManager[Transaction]:
         """Reads inside the enclosing transaction see its uncommitted writes."""
         return self.transaction()
+
+    def look_up(
+        self, env: str, wanted: CertificateFilter, *, limit: int
+    ) -> list[ListedCertificate]:
+        """Inside the enclosing transaction; the moment is not used by a point read's filter."""
+        return self._tx.list_certificates(env, wanted, dt.datetime.now(dt.UTC), limit=limit)
 
     def audit_events(self) -> Iterator[AuditRow]:
         return self._parent.audit_events()

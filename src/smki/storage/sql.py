@@ -24,9 +24,16 @@ from smki.audit.chain import canonical_json, event_hash
 from smki.clock import Clock, SystemClock
 from smki.errors import Conflict, IntegrityError, StorageError
 from smki.storage import schema as t
-from smki.storage.api import AuditRow, AuthorityRow, Transaction
+from smki.storage.api import (
+    AuditRow,
+    AuthorityRow,
+    CertificateFilter,
+    ListedCertificate,
+    Transaction,
+)
 from smki.storage.engine import BEGIN_OPTION, make_engine, translated_errors
 from smki.storage.migrate import upgrade
+from smki.storage.point_reads import PointReads
 from smki.storage.sql_base import audit_row, authority_not_found, authority_row
 from smki.storage.sql_batches import BatchSql
 from smki.storage.sql_issuance import IssuanceSql
@@ -94,6 +101,8 @@ class SqlStore:
         self._write_lock: AbstractContextManager[object] = (
             threading.RLock() if self._engine.dialect.name == "sqlite" else nullcontext()
         )
+        self._point_reads: PointReads | None = None
+        self._point_reads_lock = threading.Lock()
 
     def __enter__(self) -> SqlStore:
         return self
@@ -117,6 +126,18 @@ class SqlStore:
         writer), READ ONLY on PostgreSQL so that a stray write fails loudly (R-REP-4)."""
         with self._connection(read_only=True) as conn:
             yield SqlTransaction(conn, self._clock)
+
+    def look_up(
+        self, env: str, wanted: CertificateFilter, *, limit: int
+    ) -> list[ListedCertificate]:
+        """One statement on a read-only connection kept for it (``point_reads``, R-REP-4)."""
+        reads = self._point_reads
+        if reads is None:
+            with self._point_reads_lock:
+                if self._point_reads is None:
+                    self._point_reads = PointReads(self._engine)
+                reads = self._point_reads
+        return reads.list_certificates(env, wanted, limit=limit)
 
     def audit_events(self) -> Iterator[AuditRow]:
         """All audit events in sequence order, read a page at a time (R-X-1)."""
@@ -146,6 +167,8 @@ class SqlStore:
         return int(row.seq), bytes(row.hash)
 
     def close(self) -> None:
+        if self._point_reads is not None:
+            self._point_reads.close()
         self._engine.dispose()
 
     @contextmanager

@@ -140,7 +140,8 @@ def authority_row(row: sa.Row[Any]) -> AuthorityRow:
     )
 
 
-def certificate_row(row: sa.Row[Any]) -> CertificateRow:
+def certificate_row(row: Any) -> CertificateRow:
+    """From a row of ``certificates`` (an SQLAlchemy row or a point read's)."""
     return CertificateRow(
         id=int(row.id),
         env=str(row.env),

@@ -74,7 +74,23 @@ _EQUALITIES: dict[str, sa.Column[Any]] = {
 _LISTINGS: dict[tuple[tuple[str, ...], str | None], sa.Select[Any]] = {}
 
 
-def _listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
+def serial_in_range(serial: int | None) -> bool:
+    """A serial wider than the store holds (R-PROF-3: 16 octets) names no certificate; it
+    must not reach the column type, which refuses it as unstorable (a 503)."""
+    return serial is not None and 0 < serial < 1 << (4 * t.SERIAL_HEX_DIGITS)
+
+
+def listed_certificate(row: Any) -> ListedCertificate:
+    """A row of ``listing`` as the repository shows it."""
+    revocation = (
+        None
+        if row.revoked_at is None
+        else RevocationRow(int(row.id), str(row.revocation_reason), row.revoked_at)
+    )
+    return ListedCertificate(certificate_row(row), revocation, bool(row.suspended))
+
+
+def listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
     key = (fields, status)
     stmt = _LISTINGS.get(key)
     if stmt is None:
@@ -197,25 +213,15 @@ class RepositorySql(SqlBase):
         after_id: int = 0,
         limit: int = 100,
     ) -> list[ListedCertificate]:
-        # A serial wider than the store holds (R-PROF-3: 16 octets) names no certificate; it
-        # must not reach the column type, which refuses it as unstorable (a 503).
-        if wanted.serial is not None and not 0 < wanted.serial < 1 << (4 * t.SERIAL_HEX_DIGITS):
+        if wanted.serial is not None and not serial_in_range(wanted.serial):
             return []
         values: dict[str, Any] = {"env": env, "after_id": after_id, "limit": limit, "now": now}
         fields = tuple(name for name in _EQUALITIES if getattr(wanted, name) is not None)
         values.update({name: getattr(wanted, name) for name in fields})
-        stmt = _listing(fields, wanted.status)
+        stmt = listing(fields, wanted.status)
         if wanted.status not in ("in-use", "expired"):
             del values["now"]
-        listed = []
-        for row in self._run(stmt, values).all():
-            revocation = (
-                None
-                if row.revoked_at is None
-                else RevocationRow(int(row.id), str(row.revocation_reason), row.revoked_at)
-            )
-            listed.append(ListedCertificate(certificate_row(row), revocation, bool(row.suspended)))
-        return listed
+        return [listed_certificate(row) for row in self._run(stmt, values).all()]
 
     def certificates_created(
         self, env: str, since: dt.datetime | None, until: dt.datetime, *, after_id: int, limit: int
