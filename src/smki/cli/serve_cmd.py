@@ -4,14 +4,16 @@ Before uvicorn starts, the command opens the home exactly as a worker will (pass
 from the environment, the environment chosen, the issuing CAs loaded) so that a home that is
 not initialised, a missing passphrase or an ambiguous environment is a one-line error with the
 CLI's exit status rather than a worker that dies at startup. The home and the environment reach
-the workers through ``SMKI_HOME`` and ``SMKI_ENV`` (uvicorn's factory), so ``--workers N``
-works.
+the workers through ``SMKI_HOME`` and ``SMKI_ENV`` (uvicorn's factory). With ``--workers N``
+above 1, each worker listens on a socket of its own (``serve_workers``).
 """
 
 from __future__ import annotations
 
 import copy
+import logging.config
 import os
+import sys
 from typing import Annotated, Any
 
 import typer
@@ -22,6 +24,7 @@ from smki.api.app import ENVIRONMENT_ENV, HOME_ENV, open_runtime
 from smki.api.metrics import Metrics
 from smki.cli.errors import cli_errors
 from smki.cli.options import EnvOption, HomeOption
+from smki.cli.serve_workers import WorkerSettings, serve_workers
 
 FACTORY = "smki.api.app:app_from_environment"
 
@@ -68,12 +71,18 @@ def serve(
     os.environ[HOME_ENV] = str(home)
     # The environment checked above, so that every worker serves the same one.
     os.environ[ENVIRONMENT_ENV] = str(checked.env)
+    if workers > 1:
+        logging.config.dictConfig(log_config())
+        status = serve_workers(WorkerSettings(FACTORY, host, port, log_config()), workers)
+        if status != 0:
+            print("error: internal: a worker failed to start; see the log", file=sys.stderr)
+            raise typer.Exit(status)
+        return
     uvicorn.run(
         FACTORY,
         factory=True,
         host=host,
         port=port,
-        workers=workers,
         lifespan="on",
         access_log=False,
         log_config=log_config(),

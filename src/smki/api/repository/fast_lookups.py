@@ -42,6 +42,8 @@ from smki.repository.search import parse_query, parse_serial
 
 _PREFIX: Final = CERTIFICATES_PATH + "/"
 _JSON_ACCEPTS: Final = frozenset({"", "*/*", JSON, "application/*"})
+#: As JSONResponse renders, built once (json.dumps with options builds one per call).
+_ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
 class _Route:
@@ -123,7 +125,7 @@ class FastLookups:
 
 async def _send_json(send: Send, answer: dict[str, Any]) -> None:
     # As JSONResponse renders it, byte for byte.
-    body = json.dumps(answer, ensure_ascii=False, allow_nan=False, separators=(",", ":")).encode()
+    body = _ENCODER.encode(answer).encode()
     await send(
         {
             "type": "http.response.start",

@@ -1,0 +1,158 @@
+"""``smki serve --workers N``: N worker processes, each listening on a socket of its own.
+
+uvicorn's own workers share one listening socket and race to accept on it, so connections
+opened together (a relying party's pool, a load balancer's) land unevenly: one worker may hold
+two thirds of them, and its queue sets everyone's latency tail (measured on the repository
+look-ups: p99 2.2 times p50 with a shared socket, against 1.15 with one worker). Here every
+worker binds the port itself with ``SO_REUSEPORT``, and the kernel spreads new connections over
+the workers' sockets by their addresses (R-REP-4, R-PERF-1).
+
+The supervisor binds the port first, without listening, so that a port already taken is a
+one-line error before any worker starts, and holds it until the end. A worker that dies while
+serving is started again; one that dies during its start-up stops the service, since its
+siblings would die the same way. SIGINT or SIGTERM stops every worker gracefully (uvicorn
+finishes the requests in flight and runs the shutdown), then the supervisor exits 0.
+
+Linux only, like ``SO_REUSEPORT``'s load spreading.
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import multiprocessing.connection
+import os
+import signal
+import socket
+import time
+from dataclasses import dataclass
+from types import FrameType
+from typing import Any, Final
+
+import uvicorn
+
+from smki.errors import ConfigError
+
+log = logging.getLogger("smki.serve")
+
+#: A worker that dies sooner than this after it started failed its start-up.
+START_UP_SECONDS: Final = 20.0
+#: How long stopping workers get to finish what they are doing before they are killed.
+STOP_SECONDS: Final = 30.0
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    """What each worker needs to build its uvicorn server (all picklable)."""
+
+    factory: str
+    host: str
+    port: int
+    log_config: dict[str, Any]
+
+
+def reusable_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound to ``host:port`` that other sockets of ours may bind as well."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise ConfigError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}", code="cannot-listen"
+        ) from None
+    return sock
+
+
+def _work(settings: WorkerSettings) -> None:
+    # A process group of its own: a terminal's Ctrl-C reaches the supervisor alone, which
+    # passes it on once (a second signal would make uvicorn skip the graceful shutdown).
+    os.setpgid(0, 0)
+    sock = reusable_socket(settings.host, settings.port)
+    config = uvicorn.Config(
+        settings.factory,
+        factory=True,
+        host=settings.host,
+        port=settings.port,
+        lifespan="on",
+        access_log=False,
+        log_config=settings.log_config,
+        log_level="info",
+    )
+    uvicorn.Server(config).run(sockets=[sock])
+
+
+class _Supervisor:
+    def __init__(self, settings: WorkerSettings, count: int) -> None:
+        self._settings = settings
+        self._count = count
+        self._context = multiprocessing.get_context("spawn")
+        self._workers: list[tuple[multiprocessing.process.BaseProcess, float]] = []
+        self._stop_signal: int | None = None
+
+    def run(self) -> int:
+        previous = {
+            number: signal.signal(number, self._on_signal)
+            for number in (signal.SIGINT, signal.SIGTERM)
+        }
+        try:
+            self._workers = [self._start() for _ in range(self._count)]
+            status = self._watch()
+        finally:
+            self._stop()
+            for number, handler in previous.items():
+                signal.signal(number, handler)
+        return status
+
+    def _on_signal(self, number: int, _frame: FrameType | None) -> None:
+        self._stop_signal = number
+
+    def _start(self) -> tuple[multiprocessing.process.BaseProcess, float]:
+        process = self._context.Process(target=_work, args=(self._settings,), daemon=False)
+        process.start()
+        return process, time.monotonic()
+
+    def _watch(self) -> int:
+        while self._stop_signal is None:
+            sentinels = [process.sentinel for process, _ in self._workers]
+            multiprocessing.connection.wait(sentinels, timeout=0.5)
+            for index, (process, started) in enumerate(self._workers):
+                if process.is_alive() or self._stop_signal is not None:
+                    continue
+                if time.monotonic() - started < START_UP_SECONDS:
+                    log.error("a worker failed to start (exit status %s)", process.exitcode)
+                    return 1
+                log.warning(
+                    "worker %s died (exit status %s); starting another",
+                    process.pid,
+                    process.exitcode,
+                )
+                self._workers[index] = self._start()
+        return 0
+
+    def _stop(self) -> None:
+        for process, _ in self._workers:
+            if process.is_alive() and process.pid is not None:
+                os.kill(process.pid, signal.SIGTERM)
+        deadline = time.monotonic() + STOP_SECONDS
+        for process, _ in self._workers:
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.is_alive():
+                log.warning("worker %s did not stop in time; killing it", process.pid)
+                process.kill()
+                process.join()
+
+
+def serve_workers(settings: WorkerSettings, count: int) -> int:
+    """Run ``count`` workers until SIGINT or SIGTERM; the exit status for the CLI."""
+    reservation = reusable_socket(settings.host, settings.port)
+    try:
+        port = int(reservation.getsockname()[1])
+        bound = WorkerSettings(settings.factory, settings.host, port, settings.log_config)
+        log.info("%d workers, each listening on %s:%d", count, settings.host, port)
+        return _Supervisor(bound, count).run()
+    finally:
+        reservation.close()
