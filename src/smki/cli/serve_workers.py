@@ -8,16 +8,20 @@ worker binds the port itself with ``SO_REUSEPORT``, and the kernel spreads new c
 the workers' sockets by their addresses (R-REP-4, R-PERF-1).
 
 The supervisor binds the port first, without listening, so that a port already taken is a
-one-line error before any worker starts, and holds it until the end. A worker that dies while
-serving is started again; one that dies during its start-up stops the service, since its
-siblings would die the same way. SIGINT or SIGTERM stops every worker gracefully (uvicorn
-finishes the requests in flight and runs the shutdown), then the supervisor exits 0.
+one-line error before any worker starts, and holds it until the end. Each worker leads a process
+group of its own, shared by its signing pool. A worker that dies while serving is started
+again, once what it left in its group is killed (a pool orphaned by a SIGKILL would wait for
+work forever); one that dies during its start-up stops the service, since its siblings would
+die the same way. ``SMKI_WORKER_STARTUP_SECONDS`` sets how long a start-up lasts (default 20).
+SIGINT or SIGTERM stops every worker gracefully (uvicorn finishes the requests in flight and
+runs the shutdown), then the supervisor exits 0.
 
 Linux only, like ``SO_REUSEPORT``'s load spreading.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -37,6 +41,8 @@ log = logging.getLogger("smki.serve")
 
 #: A worker that dies sooner than this after it started failed its start-up.
 START_UP_SECONDS: Final = 20.0
+#: Overrides ``START_UP_SECONDS``.
+START_UP_ENV: Final = "SMKI_WORKER_STARTUP_SECONDS"
 #: How long stopping workers get to finish what they are doing before they are killed.
 STOP_SECONDS: Final = 30.0
 
@@ -67,6 +73,20 @@ def reusable_socket(host: str, port: int) -> socket.socket:
     return sock
 
 
+def start_up_seconds() -> float:
+    """``SMKI_WORKER_STARTUP_SECONDS`` (a positive number of seconds) or ``START_UP_SECONDS``."""
+    text = os.environ.get(START_UP_ENV, "").strip()
+    if not text:
+        return START_UP_SECONDS
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = 0.0
+    if not seconds > 0:
+        raise ConfigError(f"{START_UP_ENV} must be a positive number of seconds", code="bad-option")
+    return seconds
+
+
 def _work(settings: WorkerSettings) -> None:
     # A process group of its own: a terminal's Ctrl-C reaches the supervisor alone, which
     # passes it on once (a second signal would make uvicorn skip the graceful shutdown).
@@ -86,9 +106,10 @@ def _work(settings: WorkerSettings) -> None:
 
 
 class _Supervisor:
-    def __init__(self, settings: WorkerSettings, count: int) -> None:
+    def __init__(self, settings: WorkerSettings, count: int, start_up: float) -> None:
         self._settings = settings
         self._count = count
+        self._start_up = start_up
         self._context = multiprocessing.get_context("spawn")
         self._workers: list[tuple[multiprocessing.process.BaseProcess, float]] = []
         self._stop_signal: int | None = None
@@ -122,7 +143,7 @@ class _Supervisor:
             for index, (process, started) in enumerate(self._workers):
                 if process.is_alive() or self._stop_signal is not None:
                     continue
-                if time.monotonic() - started < START_UP_SECONDS:
+                if time.monotonic() - started < self._start_up:
                     log.error("a worker failed to start (exit status %s)", process.exitcode)
                     return 1
                 log.warning(
@@ -130,6 +151,7 @@ class _Supervisor:
                     process.pid,
                     process.exitcode,
                 )
+                _kill_group(process)
                 self._workers[index] = self._start()
         return 0
 
@@ -144,15 +166,26 @@ class _Supervisor:
                 log.warning("worker %s did not stop in time; killing it", process.pid)
                 process.kill()
                 process.join()
+            _kill_group(process)
+
+
+def _kill_group(worker: multiprocessing.process.BaseProcess) -> None:
+    """Kill what a dead worker left in its process group (its signing pool, if the worker
+    could not close it); nothing if the group is empty."""
+    if worker.pid is None:
+        return
+    with contextlib.suppress(OSError):  # no such group left
+        os.killpg(worker.pid, signal.SIGKILL)
 
 
 def serve_workers(settings: WorkerSettings, count: int) -> int:
     """Run ``count`` workers until SIGINT or SIGTERM; the exit status for the CLI."""
+    start_up = start_up_seconds()
     reservation = reusable_socket(settings.host, settings.port)
     try:
         port = int(reservation.getsockname()[1])
         bound = WorkerSettings(settings.factory, settings.host, port, settings.log_config)
         log.info("%d workers, each listening on %s:%d", count, settings.host, port)
-        return _Supervisor(bound, count).run()
+        return _Supervisor(bound, count, start_up).run()
     finally:
         reservation.close()

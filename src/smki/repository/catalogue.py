@@ -124,10 +124,26 @@ class Catalogue:
 
     def search(self, query: SearchQuery) -> Page:
         listed = self._list(query.wanted, after_id=query.after_id, limit=query.limit + 1)
-        more = len(listed) > query.limit
-        listed = listed[: query.limit]
-        cursor = encode_cursor(listed[-1].row.id) if more and listed else None
-        return Page(self._views(listed), cursor)
+        return self.page(listed, query.limit)
+
+    def page(self, listed: Sequence[ListedCertificate], limit: int) -> Page:
+        """The first ``limit`` of ``listed`` (read with ``limit + 1``), and the cursor to the
+        rest when there is more."""
+        more = len(listed) > limit
+        shown = listed[:limit]
+        cursor = encode_cursor(shown[-1].row.id) if more and shown else None
+        return Page(self._views(shown), cursor)
+
+    def look_up_many(
+        self, field: str, keys: Sequence[object], *, limit: int
+    ) -> list[list[ListedCertificate]]:
+        """Several serials or EUI-64s (``field``) in one read; as ``search`` and
+        ``certificate`` read each alone (R-REP-4)."""
+        return self._store.look_up_many(self.env, field, keys, limit=limit)
+
+    def view(self, listed: ListedCertificate) -> CertificateView:
+        (view,) = self._views([listed])
+        return view
 
     def certificate(self, serial: int, issuer_id: int | None = None) -> FoundCertificate:
         """The certificate with this serial (and issuer, when serials collide across CAs)."""

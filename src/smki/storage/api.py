@@ -615,6 +615,13 @@ class Store(Protocol):
         (R-REP-4). As ``Transaction.list_certificates`` for the same filter."""
         ...
 
+    def look_up_many(
+        self, env: str, field: str, keys: Sequence[Any], *, limit: int
+    ) -> list[list[ListedCertificate]]:
+        """``look_up`` for several serials or several EUI-64s (``field``) in one statement:
+        for each key, in order, its first ``limit`` certificates (R-REP-4)."""
+        ...
+
     def audit_events(self) -> Iterator[AuditRow]:
         """All audit events in sequence order (for the verifier)."""
         ...

@@ -6,9 +6,12 @@ back in cost more than that on every request, so these look-ups run here instead
 statement in autocommit mode on a read-only connection of their own, which is as consistent
 as a snapshot (a single statement always sees one committed state) and takes no write lock.
 
-The statement is the store's own listing (``sql_repository.listing``), compiled once for the
-database, and values pass through the same column types as everywhere else: a row read here is
-exactly the row ``Transaction.list_certificates`` returns.
+Several look-ups can share one statement (``list_many``): the service gathers those that arrive
+together (``api.repository.lookup_batches``), so that under load a round trip to the database
+serves many requests. The statement is the store's own listing for many keys
+(``sql_repository.many_listing``), compiled once per number of keys, and values pass through the
+same column types as everywhere else: a row read here is exactly the row
+``Transaction.list_certificates`` returns.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import contextlib
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, Final
 
 import sqlalchemy as sa
 
@@ -29,7 +32,7 @@ from smki.storage.api import (
     point_field,
 )
 from smki.storage.engine import log_driver_error
-from smki.storage.sql_repository import listed_certificate, listing, serial_in_range
+from smki.storage.sql_repository import listed_certificate, many_listing, serial_in_range
 
 _Processor = Callable[[Any], Any] | None
 
@@ -69,16 +72,21 @@ class _Statement:
         )
 
 
+#: Keys per statement: a batch larger than this is read in several.
+MAX_KEYS: Final = 32
+
+
 class PointReads:
-    """Look-ups by serial or EUI-64 alone; thread-safe (one statement at a time)."""
+    """Look-ups by serial or EUI-64 alone, one key or several per statement; thread-safe
+    (one statement at a time)."""
 
     def __init__(self, engine: sa.Engine) -> None:
         self._engine = engine
         self._lock = threading.Lock()
         self._connection: Any = None
-        self._statements = {
-            field: _Statement(listing((field,), None), engine.dialect) for field in POINT_FIELDS
-        }
+        self._cursor: Any = None
+        self._postgresql = engine.dialect.name == "postgresql"
+        self._statements: dict[tuple[str, int], _Statement] = {}
         self._errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.Error,)
 
     def list_certificates(
@@ -87,14 +95,38 @@ class PointReads:
         field = point_field(wanted)
         if field is None:
             raise ValueError("a point read takes a serial or an EUI-64 alone")
-        if field == "serial" and not serial_in_range(wanted.serial):
-            return []
-        values = {"env": env, "after_id": 0, "limit": limit, field: getattr(wanted, field)}
-        statement = self._statements[field]
-        parameters = statement.parameters(values)
-        with self._lock:
-            rows = self._fetch(statement.sql, parameters)
-        return [listed_certificate(statement.row(raw)) for raw in rows]
+        (listed,) = self.list_many(env, field, [getattr(wanted, field)], limit=limit)
+        return listed
+
+    def list_many(
+        self, env: str, field: str, keys: Sequence[Any], *, limit: int
+    ) -> list[list[ListedCertificate]]:
+        """For each key (a serial or an EUI-64, as ``field`` says), its first ``limit``
+        certificates in id order, as ``list_certificates`` would give them one by one."""
+        if field not in POINT_FIELDS:
+            raise ValueError(f"a point read is by {' or '.join(POINT_FIELDS)}, not {field!r}")
+        found: dict[Any, list[ListedCertificate]] = {}
+        wanted = list(dict.fromkeys(k for k in keys if field != "serial" or serial_in_range(k)))
+        for start in range(0, len(wanted), MAX_KEYS):
+            chunk = wanted[start : start + MAX_KEYS]
+            statement = self._statement(field, len(chunk))
+            values: dict[str, Any] = {"env": env, "limit": limit}
+            values.update({f"key{i}": key for i, key in enumerate(chunk)})
+            parameters = statement.parameters(values)
+            with self._lock:
+                rows = self._fetch(statement.sql, parameters)
+            for raw in rows:
+                item = listed_certificate(statement.row(raw))
+                key = item.row.serial if field == "serial" else item.row.subject_eui
+                found.setdefault(key, []).append(item)
+        return [found.get(key, []) for key in keys]
+
+    def _statement(self, field: str, count: int) -> _Statement:
+        statement = self._statements.get((field, count))
+        if statement is None:
+            statement = _Statement(many_listing(field, count), self._engine.dialect)
+            self._statements[(field, count)] = statement
+        return statement
 
     def close(self) -> None:
         with self._lock:
@@ -105,12 +137,14 @@ class PointReads:
         # the pool's pre-ping would: a restarted database server fails no request.
         for attempt in (1, 2):
             try:
-                cursor = self._open().cursor()
-                try:
+                cursor = self._open()
+                if self._postgresql:
+                    # Prepared on the server from the first use; binary results skip the
+                    # text round trip of the DER (R-REP-4).
+                    cursor.execute(sql, parameters, prepare=True)
+                else:
                     cursor.execute(sql, parameters)
-                    return list(cursor.fetchall())
-                finally:
-                    cursor.close()
+                return list(cursor.fetchall())
             except self._errors as exc:
                 self._drop()
                 if attempt == 2:
@@ -121,22 +155,25 @@ class PointReads:
         raise AssertionError("unreachable")
 
     def _open(self) -> Any:
-        if self._connection is None:
+        """The cursor kept with the connection (one statement at a time, under the lock)."""
+        if self._cursor is None:
             raw = self._engine.raw_connection()
             dbapi: Any = raw.driver_connection
             # Ours alone: never handed back to the pool with autocommit set.
             raw.detach()
-            if self._engine.dialect.name == "sqlite":
-                # The engine's connect hook already took BEGIN away: each statement commits.
-                dbapi.execute("PRAGMA query_only = ON")
-            else:
+            if self._postgresql:
                 dbapi.autocommit = True
                 dbapi.execute("SET default_transaction_read_only = on")
-            self._connection = dbapi
-        return self._connection
+                cursor = dbapi.cursor(binary=True)
+            else:
+                # The engine's connect hook already took BEGIN away: each statement commits.
+                dbapi.execute("PRAGMA query_only = ON")
+                cursor = dbapi.cursor()
+            self._connection, self._cursor = dbapi, cursor
+        return self._cursor
 
     def _drop(self) -> None:
-        connection, self._connection = self._connection, None
+        connection, self._connection, self._cursor = self._connection, None, None
         if connection is not None:
             # Already broken, perhaps: nothing of ours is lost with it.
             with contextlib.suppress(*self._errors):

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
+from typing import Any
 
 from smki.storage.api import (
     AuditRow,
@@ -42,6 +43,11 @@ class ScopedStore:
     ) -> list[ListedCertificate]:
         """Inside the enclosing transaction; the moment is not used by a point read's filter."""
         return self._tx.list_certificates(env, wanted, dt.datetime.now(dt.UTC), limit=limit)
+
+    def look_up_many(
+        self, env: str, field: str, keys: Sequence[Any], *, limit: int
+    ) -> list[list[ListedCertificate]]:
+        return [self.look_up(env, CertificateFilter(**{field: key}), limit=limit) for key in keys]
 
     def audit_events(self) -> Iterator[AuditRow]:
         return self._parent.audit_events()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any, Final
@@ -131,13 +131,22 @@ class SqlStore:
         self, env: str, wanted: CertificateFilter, *, limit: int
     ) -> list[ListedCertificate]:
         """One statement on a read-only connection kept for it (``point_reads``, R-REP-4)."""
+        return self._reads().list_certificates(env, wanted, limit=limit)
+
+    def look_up_many(
+        self, env: str, field: str, keys: Sequence[Any], *, limit: int
+    ) -> list[list[ListedCertificate]]:
+        """Several keys, one statement per 32 (``point_reads``, R-REP-4)."""
+        return self._reads().list_many(env, field, keys, limit=limit)
+
+    def _reads(self) -> PointReads:
         reads = self._point_reads
         if reads is None:
             with self._point_reads_lock:
                 if self._point_reads is None:
                     self._point_reads = PointReads(self._engine)
                 reads = self._point_reads
-        return reads.list_certificates(env, wanted, limit=limit)
+        return reads
 
     def audit_events(self) -> Iterator[AuditRow]:
         """All audit events in sequence order, read a page at a time (R-X-1)."""

@@ -115,6 +115,43 @@ def listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
     return stmt
 
 
+#: (field, how many keys) → the statement listing the certificates of several keys at once.
+_MANY: dict[tuple[str, int], sa.Select[Any]] = {}
+
+
+def many_listing(field: str, count: int) -> sa.Select[Any]:
+    """``listing((field,), None)`` for ``count`` keys at once (parameters ``key0``…): each
+    key's certificates in id order, at most ``limit`` per key, keys told apart by their
+    column. Built once per (field, count)."""
+    stmt = _MANY.get((field, count))
+    if stmt is None:
+        r = t.revocations
+        column = _EQUALITIES[field]
+        rank = sa.func.row_number().over(partition_by=column, order_by=_c.c.id)
+        inner = (
+            sa.select(
+                _c,
+                r.c.reason.label("revocation_reason"),
+                r.c.revoked_at.label("revoked_at"),
+                _active_suspension().label("suspended"),
+                rank.label("key_rank"),
+            )
+            .outerjoin(r, r.c.certificate_id == _c.c.id)
+            .where(
+                _c.c.env == sa.bindparam("env"),
+                column.in_([sa.bindparam(f"key{i}", type_=column.type) for i in range(count)]),
+            )
+            .subquery("keyed")
+        )
+        stmt = (
+            sa.select(*(c for c in inner.c if c.key != "key_rank"))
+            .where(inner.c.key_rank <= sa.bindparam("limit", type_=sa.Integer()))
+            .order_by(inner.c.id)
+        )
+        _MANY[(field, count)] = stmt
+    return stmt
+
+
 def _suspension_row(row: sa.Row[Any], *, joined: bool = False) -> SuspensionRow:
     """A suspension from its own row, or (``joined``) from one joined to its certificate,
     where ``id`` is the certificate's and the suspension's is ``suspension_id``."""

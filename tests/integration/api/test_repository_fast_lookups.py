@@ -3,6 +3,10 @@ answer byte for byte what the documented handlers answer, and refuse nothing the
 
 from __future__ import annotations
 
+import asyncio
+
+import httpx
+
 from tests.integration.api.repository_shelf import DEVICE_A, SUPPLIER_EUI, Shelf, shelf
 from tests.integration.api.repository_support import CERTIFICATES
 from tests.integration.api.support import assert_problem
@@ -66,3 +70,23 @@ def test_the_fast_path_answers_and_is_recorded_under_its_route(shelf: Shelf) -> 
     assert (
         f'smki_http_requests_total{{endpoint="{by_serial}",method="GET",status="200"}}' in metrics
     )
+
+
+def test_look_ups_sent_together_each_get_their_own_answer(shelf: Shelf) -> None:
+    """Many look-ups at once are read together (``lookup_batches``); each answer is still
+    the one it gets alone, and a refusal among them stays its own."""
+    paths = [f"{CERTIFICATES}/{issued.hex}" for issued in shelf.issued.values()]
+    paths += [f"{CERTIFICATES}?eui={eui}" for eui in (SUPPLIER_EUI, DEVICE_A, "0" * 16)]
+    paths.append(f"{CERTIFICATES}/{'7' * 32}")  # no such certificate: 404 from the handler
+    alone = {path: shelf.client.get(path, headers=shelf.supplier) for path in paths}
+
+    async def together() -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=len(paths) * 3)
+        async with httpx.AsyncClient(base_url=str(shelf.client.base_url), limits=limits) as http:
+            return await asyncio.gather(
+                *(http.get(path, headers=shelf.supplier) for path in paths * 3)
+            )
+
+    for path, answer in zip(paths * 3, asyncio.run(together()), strict=True):
+        assert answer.status_code == alone[path].status_code, path
+        assert answer.content == alone[path].content, path

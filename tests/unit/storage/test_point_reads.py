@@ -96,3 +96,27 @@ def test_a_point_read_survives_a_lost_connection(store: SqlStore) -> None:
         ).fetchall()
     assert ended, "the point read's connection was not found"
     assert len(store.look_up("test", CertificateFilter(eui=EUI), limit=5)) == 3
+
+
+def test_many_keys_in_one_read_answer_each_as_alone(store: SqlStore) -> None:
+    _seed(store)
+    serials = [0x23, 0x99, 0x21, 0x23, 1 << 200, 0x24]
+    many = store.look_up_many("test", "serial", serials, limit=2)
+    assert many == [store.look_up("test", CertificateFilter(serial=s), limit=2) for s in serials]
+    assert [len(found) for found in many] == [1, 0, 1, 1, 0, 1]
+    euis = [EUI, bytes(8), OTHER_EUI]
+    by_eui = store.look_up_many("test", "eui", euis, limit=2)
+    assert by_eui == [store.look_up("test", CertificateFilter(eui=e), limit=2) for e in euis]
+    # The limit holds per key: EUI has three certificates.
+    assert [len(found) for found in by_eui] == [2, 0, 1]
+    # More keys than one statement takes are read in several.
+    lots = [0x21 + i for i in range(70)]
+    assert [len(f) for f in store.look_up_many("test", "serial", lots, limit=2)][:5] == [
+        1,
+        1,
+        1,
+        1,
+        0,
+    ]
+    with pytest.raises(ValueError, match="point read"):
+        store.look_up_many("test", "role", [2], limit=1)

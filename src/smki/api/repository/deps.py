@@ -22,6 +22,7 @@ from fastapi import Depends, Request, Security
 from fastapi.security import APIKeyCookie, HTTPAuthorizationCredentials, HTTPBearer
 
 from smki.api.recording import STATE_PARTY_ID
+from smki.api.repository.lookup_batches import LookupBatches
 from smki.api.runtime import Runtime
 from smki.clock import Clock
 from smki.errors import ConfigError
@@ -61,6 +62,7 @@ class RepositoryState:
     catalogue: Catalogue
     sessions: SessionBook
     validator: RepositoryValidator
+    lookups: LookupBatches
 
 
 def open_repository(rt: Runtime, *, recheck: dt.timedelta = DEFAULT_RECHECK) -> RepositoryState:
@@ -74,6 +76,7 @@ def open_repository(rt: Runtime, *, recheck: dt.timedelta = DEFAULT_RECHECK) -> 
         catalogue,
         SessionBook(store, clock, rt.env, recheck=recheck),
         RepositoryValidator(store, clock, rt.env, catalogue),
+        LookupBatches(lambda field, keys, limit: catalogue.look_up_many(field, keys, limit=limit)),
     )
 
 
