@@ -200,7 +200,7 @@ def notes(options: RepositoryOptions, ran_lookups: bool, ran_validation: bool) -
             "(add_certificates, one transaction + audit event per 20,000). Then 'smki serve "
             f"--workers {options.workers}' (SMKI_BATCH_RUNNER=off: look-ups only, no signing "
             "pool starting beside them), one session bought "
-            "with an ARO token, and the light generator (its own process, asyncio, one "
+            "with an ARO token, and the light generator (its own process, asyncio on uvloop, one "
             f"keep-alive connection per client, closed loop) sending GETs for {options.seconds:g}"
             " s per kind after a 2 s warm-up: /repository/v1/certificates/{serial} and "
             "?eui={EUI-64}, JSON, each for one of a random sample of (up to) 20,000 stored "
