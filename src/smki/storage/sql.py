@@ -40,6 +40,7 @@ from smki.storage.sql_issuance import IssuanceSql
 from smki.storage.sql_registration import RegistrationSql
 from smki.storage.sql_repository import RepositorySql
 from smki.storage.sql_revocation import RevocationSql
+from smki.storage.write_lock import SqliteWriteLock
 
 log = logging.getLogger(__name__)
 
@@ -98,9 +99,15 @@ class SqlStore:
         self.url = url
         self._engine = make_engine(url)
         self._clock: Clock = clock or SystemClock()
-        self._write_lock: AbstractContextManager[object] = (
-            threading.RLock() if self._engine.dialect.name == "sqlite" else nullcontext()
-        )
+        self._write_lock: AbstractContextManager[object] = nullcontext()
+        self._sqlite_lock: SqliteWriteLock | None = None
+        database = self._engine.url.database
+        if self._engine.dialect.name == "sqlite":
+            if database and database != ":memory:":
+                self._sqlite_lock = SqliteWriteLock(Path(database))
+                self._write_lock = self._sqlite_lock
+            else:
+                self._write_lock = threading.RLock()
         self._point_reads: PointReads | None = None
         self._point_reads_lock = threading.Lock()
 
@@ -114,9 +121,9 @@ class SqlStore:
     def transaction(self) -> Iterator[Transaction]:
         """One use case, committed whole or rolled back whole.
 
-        On SQLite the threads of one process queue for the write lock here, in order, rather
-        than in SQLite's busy handler, whose sleeps grow with contention and ruin tail
-        latency under concurrent requests; other processes still meet the busy handler."""
+        On SQLite writers queue for the write lock here, threads and processes alike
+        (``write_lock``), rather than in SQLite's busy handler, whose sleeps grow with
+        contention and ruin tail latency under concurrent requests."""
         with self._write_lock, self._connection(read_only=False) as conn:
             yield SqlTransaction(conn, self._clock)
 
@@ -179,6 +186,8 @@ class SqlStore:
         if self._point_reads is not None:
             self._point_reads.close()
         self._engine.dispose()
+        if self._sqlite_lock is not None:
+            self._sqlite_lock.close()
 
     @contextmanager
     def _connection(self, *, read_only: bool) -> Iterator[sa.Connection]:
