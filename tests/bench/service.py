@@ -29,7 +29,6 @@ from tests.bench.serving import serving
 BATCHES = "/smki/v1/batches"
 CERTIFICATES = "/smki/v1/certificates"
 PKCS10 = "application/pkcs10"
-_POLL = 0.05
 
 
 #: Load generators for the single-CSR figure. "light": one keep-alive http.client connection
@@ -93,10 +92,11 @@ def run_batch(
         batch_id = response.json()["id"]
         path = f"{BATCHES}/{batch_id}"
         while True:
-            status = http.get(path, headers=_headers(credential, path)).json()
+            # Held by the service until the batch finishes (?wait=, at most 30 s a request).
+            wait = {"wait": "30"}
+            status = http.get(path, params=wait, headers=_headers(credential, path)).json()
             if status["state"] in ("done", "failed"):
                 break
-            time.sleep(_POLL)
         path = f"{BATCHES}/{batch_id}/certificates"
         bundle = http.get(path, headers=_headers(credential, path))
         bundle.raise_for_status()

@@ -200,6 +200,26 @@ def test_a_separate_runner_issues_and_the_bundle_waits(
         assert_problem(
             get(api, supplier, f"{BATCHES}/{batch_id}/certificates"), 409, "batch-not-finished"
         )
+        # ?wait= holds the answer while the batch is unfinished, for at most that long.
+        path = f"{BATCHES}/{batch_id}"
+        asked = time.monotonic()
+        held = api.client.get(path, params={"wait": "0.4"}, headers=api.auth(supplier, path))
+        assert held.json()["state"] == "accepted" and time.monotonic() - asked >= 0.4
+        too_long = api.client.get(path, params={"wait": "31"}, headers=api.auth(supplier, path))
+        assert_problem(too_long, 400, "malformed-request")
+        # A request waiting when the batch finishes is answered at once.
+        finished: dict[str, object] = {}
+
+        def wait_for_it() -> None:
+            headers = api.auth(supplier, path)
+            started = time.monotonic()
+            answer = api.client.get(path, params={"wait": "30"}, headers=headers, timeout=60)
+            finished.update(answer.json(), seconds=time.monotonic() - started)
+
+        waiter = threading.Thread(target=wait_for_it)
+        waiter.start()
+        time.sleep(0.3)
+        assert waiter.is_alive()
         services = open_services(server_env.home, secret=PASSPHRASE.encode())
         runner = make_runner(services, processes=1)
         try:
@@ -207,6 +227,9 @@ def test_a_separate_runner_issues_and_the_bundle_waits(
         finally:
             runner.close()
             services.close()
+        waiter.join(35)
+        assert (finished["state"], finished["issued"]) == ("done", 5)
+        assert isinstance(finished["seconds"], float) and finished["seconds"] < 25
         assert wait_done(api, supplier, batch_id)["issued"] == 5
         bundle = get(api, supplier, f"{BATCHES}/{batch_id}/certificates")
         assert len(x509.load_pem_x509_certificates(bundle.content)) == 5
