@@ -266,15 +266,16 @@ def report(
         "it: CSR checks, Issuing DCA loaded from store + key store per call, build, full "
         "pre-sign lint (incl. pkilint), intent, sign, verify, store in SQLite.",
         "5  'smki serve' in its own process (one uvicorn worker, signing pool over all cores, "
-        "SQLite), on the same cores as this process: 5a from the start of the upload "
-        "(concatenated PEM) to the last certificate fetched as one PEM bundle, polling the "
-        "batch every 50 ms; 5b concurrent clients (threads of this process) each POST one CSR "
-        "at a time with a fresh ARO token, latency per request as the client sees it. The "
-        "light generator (5b) mints every token before the clock starts and keeps one raw "
-        "HTTP/1.1 connection per client; the httpx generator (5b') mints each token just "
-        "before its request, outside the timed part, and uses an httpx client per thread; "
-        "'its CPU' is this process's CPU per request while timed. With N closed-loop clients "
-        "the mean latency is N / throughput (Little's law).",
+        "SQLite), on the same cores as this process, once /readyz answers 200 (its signing pool"
+        " started): 5a from the start of the upload (concatenated PEM) to the last certificate "
+        "fetched as one PEM bundle, asking for the batch's state with ?wait=30 (answered as it "
+        "finishes); 5b concurrent clients (threads of this process) each POST one CSR at a time"
+        " with a fresh ARO token, latency per request as the client sees it. The light "
+        "generator (5b) mints every token before the clock starts and keeps one raw HTTP/1.1 "
+        "connection per client; the httpx generator (5b') mints each token just before its "
+        "request, outside the timed part, and uses an httpx client per thread; 'its CPU' is "
+        "this process's CPU per request while timed. With N closed-loop clients the mean "
+        "latency is N / throughput (Little's law).",
     ]
     notes = [note for note in notes if note[0] in options.figures]
     notes += repository_figures.notes(options.repository, bool(lookups), validation is not None)

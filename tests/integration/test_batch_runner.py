@@ -400,3 +400,31 @@ def test_two_runners_share_the_work_without_duplicate_serials(
     assert len(serials) == len(set(serials)) == 240
     claims = [e for e in services.store.audit_events() if e.action == "batch.claimed"]
     assert {e.details["owner"] for e in claims} == {r.owner for r in runners}
+
+
+def test_a_prestarted_pool_says_when_it_is_warm(services: Services) -> None:
+    """/readyz waits on ``started``: false until the workers have spawned and opened the key
+    store, true from then on; a runner that starts its pool on first use has nothing to wait
+    for."""
+    lazy = make_runner(services)
+    assert lazy.started
+    lazy.close()
+    runner = BatchRunner(
+        services.store,
+        services.clock,
+        services.issuing_authority(TEST, Pki.DEVICE),
+        services.linter(TEST),
+        services.actor,
+        keystore=services.keystore_spec(),
+        processes=2,
+        prestart_pool=True,
+    )
+    assert not runner.started
+    runner.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not runner.started:
+            assert time.monotonic() < deadline, "the signing pool did not start"
+            time.sleep(0.05)
+    finally:
+        runner.stop()

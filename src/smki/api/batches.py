@@ -157,9 +157,15 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         await shutdown(app)
 
 
+def runner_of(app: FastAPI) -> BatchRunner | None:
+    """This process's batch runner, when it runs one."""
+    runner = getattr(app.state, _STATE_RUNNER, None)
+    return runner if isinstance(runner, BatchRunner) else None
+
+
 def _wake_runner(request: Request) -> None:
-    runner = getattr(request.app.state, _STATE_RUNNER, None)
-    if isinstance(runner, BatchRunner):
+    runner = runner_of(request.app)
+    if runner is not None:
         runner.wake()
 
 

@@ -1,8 +1,10 @@
 """Liveness and readiness (R-X-3).
 
-``/healthz``: the process answers. ``/readyz``: the store answers a trivial query and the
-environment served is still initialised in it; otherwise 503 ``not-ready``, so that a load
-balancer stops sending requests to a process that could only fail them.
+``/healthz``: the process answers. ``/readyz``: the store answers a trivial query, the
+environment served is still initialised in it, and this process's batch runner (if it runs
+one) has its signing pool started; otherwise 503 ``not-ready``, so that a load balancer sends
+no requests to a process that could only fail them or, for a batch, start them slowly (the
+workers' spawning, imports and key decryption take about a second of both cores).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from smki.api.batches import runner_of
 from smki.api.problems import problem_responses
 from smki.api.runtime import Runtime, runtime
 from smki.errors import ConfigError, SmkiError
@@ -44,11 +47,15 @@ def _check(rt: Runtime) -> None:
 
 @router.get("/readyz", response_model=Readiness, responses=problem_responses(503))
 async def readyz(request: Request) -> Readiness:
-    """Ready to serve: the store answers and the environment served is initialised."""
+    """Ready to serve: the store answers, the environment served is initialised and the
+    batch runner's signing pool (if this process runs one) has started."""
     try:
         rt = runtime(request)
         await run_in_threadpool(_check, rt)
     except SmkiError as error:
         log.warning("not ready: %s", error)
         raise ConfigError("the service is not ready", code="not-ready") from None
+    runner = runner_of(request.app)
+    if runner is not None and not runner.started:
+        raise ConfigError("the service is starting its signing pool", code="not-ready")
     return Readiness(status="ready", environment=str(rt.env))

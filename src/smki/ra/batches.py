@@ -94,6 +94,9 @@ class BatchRunner:
         self._thread: threading.Thread | None = None
         self._recovered = False
         self._prestart = prestart_pool
+        self._started = threading.Event()
+        if not prestart_pool:
+            self._started.set()
 
     # -- driving ------------------------------------------------------------------------
     def run_until_idle(self, *, max_attempts: int = 3) -> int:
@@ -149,6 +152,12 @@ class BatchRunner:
         )
         self._thread.start()
 
+    @property
+    def started(self) -> bool:
+        """The pre-started signing pool is warm (or failed to start, which is logged): a
+        batch sent now is issued at full speed, not behind the workers' start-up."""
+        return self._started.is_set()
+
     def wake(self) -> None:
         """Look for work now rather than at the next poll (a batch was just accepted)."""
         self._wake.set()
@@ -173,6 +182,8 @@ class BatchRunner:
                 self._signing_pool()  # spawned and warm before the first batch arrives
             except Exception:
                 log.exception("batch runner %s: the signing pool did not start", self.owner)
+            finally:
+                self._started.set()
         while not self._stopping.is_set():
             try:
                 busy = self.run_once() is not None

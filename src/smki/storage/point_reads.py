@@ -139,8 +139,8 @@ class PointReads:
             try:
                 cursor = self._open()
                 if self._postgresql:
-                    # Prepared on the server from the first use; binary results skip the
-                    # text round trip of the DER (R-REP-4).
+                    # Prepared on the server from the first use, not after psycopg's default
+                    # five; results come in binary, so the DER travels as bytes, not hex.
                     cursor.execute(sql, parameters, prepare=True)
                 else:
                     cursor.execute(sql, parameters)

@@ -62,7 +62,13 @@ def serving(
             if time.monotonic() > deadline:
                 raise RuntimeError("the server did not start in time")
             time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
+        url = f"http://127.0.0.1:{port}"
+        # As a load balancer would: requests once /readyz says so (the signing pool started).
+        while httpx.get(f"{url}/readyz", timeout=10).status_code != 200:
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not become ready in time")
+            time.sleep(0.05)
+        yield url
     finally:
         server.should_exit = True
         thread.join(timeout=_STARTUP_SECONDS)
