@@ -68,7 +68,9 @@ def services(supplier: tuple[Smki, int, int]) -> Iterator[Services]:
         opened.close()
 
 
-def make_runner(services: Services, *, processes: int = 2, chunk: int = 32) -> BatchRunner:
+def make_runner(
+    services: Services, *, processes: int = 2, chunk: int = 32, prestart_pool: bool = False
+) -> BatchRunner:
     """A runner of the Test environment, as a service process would make it."""
     return BatchRunner(
         services.store,
@@ -79,6 +81,7 @@ def make_runner(services: Services, *, processes: int = 2, chunk: int = 32) -> B
         keystore=services.keystore_spec(),
         processes=processes,
         chunk=chunk,
+        prestart_pool=prestart_pool,
     )
 
 
@@ -409,16 +412,7 @@ def test_a_prestarted_pool_says_when_it_is_warm(services: Services) -> None:
     lazy = make_runner(services)
     assert lazy.started
     lazy.close()
-    runner = BatchRunner(
-        services.store,
-        services.clock,
-        services.issuing_authority(TEST, Pki.DEVICE),
-        services.linter(TEST),
-        services.actor,
-        keystore=services.keystore_spec(),
-        processes=2,
-        prestart_pool=True,
-    )
+    runner = make_runner(services, prestart_pool=True)
     assert not runner.started
     runner.start()
     try:

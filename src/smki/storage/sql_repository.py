@@ -90,23 +90,28 @@ def listed_certificate(row: Any) -> ListedCertificate:
     return ListedCertificate(certificate_row(row), revocation, bool(row.suspended))
 
 
+def _listed(*extra: sa.ColumnElement[Any]) -> sa.Select[Any]:
+    """A certificate with its revocation and whether a suspension is in force (R-REP-2)."""
+    r = t.revocations
+    return sa.select(
+        _c,
+        r.c.reason.label("revocation_reason"),
+        r.c.revoked_at.label("revoked_at"),
+        _active_suspension().label("suspended"),
+        *extra,
+    ).outerjoin(r, r.c.certificate_id == _c.c.id)
+
+
 def listing(fields: tuple[str, ...], status: str | None) -> sa.Select[Any]:
     key = (fields, status)
     stmt = _LISTINGS.get(key)
     if stmt is None:
-        r = t.revocations
         clauses = [_c.c.env == sa.bindparam("env"), _c.c.id > sa.bindparam("after_id")]
         clauses += [_EQUALITIES[name] == sa.bindparam(name) for name in fields]
         if status is not None:
             clauses.append(_status_clause(status))
         stmt = (
-            sa.select(
-                _c,
-                r.c.reason.label("revocation_reason"),
-                r.c.revoked_at.label("revoked_at"),
-                _active_suspension().label("suspended"),
-            )
-            .outerjoin(r, r.c.certificate_id == _c.c.id)
+            _listed()
             .where(*clauses)
             .order_by(_c.c.id)
             .limit(sa.bindparam("limit", type_=sa.Integer()))
@@ -125,18 +130,10 @@ def many_listing(field: str, count: int) -> sa.Select[Any]:
     column. Built once per (field, count)."""
     stmt = _MANY.get((field, count))
     if stmt is None:
-        r = t.revocations
         column = _EQUALITIES[field]
         rank = sa.func.row_number().over(partition_by=column, order_by=_c.c.id)
         inner = (
-            sa.select(
-                _c,
-                r.c.reason.label("revocation_reason"),
-                r.c.revoked_at.label("revoked_at"),
-                _active_suspension().label("suspended"),
-                rank.label("key_rank"),
-            )
-            .outerjoin(r, r.c.certificate_id == _c.c.id)
+            _listed(rank.label("key_rank"))
             .where(
                 _c.c.env == sa.bindparam("env"),
                 column.in_([sa.bindparam(f"key{i}", type_=column.type) for i in range(count)]),

@@ -45,12 +45,9 @@ def test_two_stores_on_one_file_write_one_after_the_other(tmp_path: Path) -> Non
     assert spans["second"][0] >= spans["first"][1] - 0.01
 
 
-def test_the_lock_is_reentrant_in_a_thread_and_released_whole(tmp_path: Path) -> None:
-    lock = SqliteWriteLock(tmp_path / "smki.db")
-    other = SqliteWriteLock(tmp_path / "smki.db")
-    with lock, lock:
-        pass
-    # Released at the outer exit: another holder gets it at once.
+def _taken_by_another(database: Path) -> bool:
+    """Whether another holder (another descriptor, as another process) gets the lock now."""
+    other = SqliteWriteLock(database)
     got = threading.Event()
 
     def take() -> None:
@@ -60,10 +57,18 @@ def test_the_lock_is_reentrant_in_a_thread_and_released_whole(tmp_path: Path) ->
     taker = threading.Thread(target=take)
     taker.start()
     taker.join(5)
-    assert got.is_set()
+    other.close()
+    return got.is_set()
+
+
+def test_the_lock_is_reentrant_in_a_thread_and_released_whole(tmp_path: Path) -> None:
+    lock = SqliteWriteLock(tmp_path / "smki.db")
+    with lock, lock:
+        pass
+    # Released at the outer exit: another holder gets it at once.
+    assert _taken_by_another(tmp_path / "smki.db")
     assert lock.path.name == "smki.db.write-lock"
     lock.close()
-    other.close()
 
 
 def test_a_failed_transaction_releases_the_lock(tmp_path: Path) -> None:
@@ -75,18 +80,7 @@ def test_a_failed_transaction_releases_the_lock(tmp_path: Path) -> None:
                 raise RuntimeError("refused")
         except RuntimeError:
             pass
-        other = SqliteWriteLock(tmp_path / "smki.db")
-        done = threading.Event()
-
-        def take() -> None:
-            with other:
-                done.set()
-
-        taker = threading.Thread(target=take)
-        taker.start()
-        taker.join(5)
-        assert done.is_set()
-        other.close()
+        assert _taken_by_another(tmp_path / "smki.db")
     finally:
         store.close()
 
