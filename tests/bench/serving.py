@@ -22,6 +22,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def _all_ready(url: str, log_path: Path, workers: int) -> bool:
+    """Every worker has started (its line in the log) and new connections, whichever worker
+    they reach, find it ready (its signing pool started): measured requests never queue
+    behind a worker still starting."""
+    started = log_path.read_bytes().count(b"Application startup complete")
+    if started < workers:
+        return False
+    # New connections spread over the workers' sockets by their source ports.
+    return all(httpx.get(f"{url}/readyz", timeout=1).status_code == 200 for _ in range(4 * workers))
+
+
 @contextmanager
 def serving(
     home: Path,
@@ -47,7 +58,7 @@ def serving(
                 tail = log_path.read_bytes()[-2000:].decode(errors="replace")
                 raise RuntimeError(f"smki serve exited: {tail}")
             try:
-                if httpx.get(f"{url}/readyz", timeout=1).status_code == 200:
+                if _all_ready(url, log_path, workers):
                     break
             except httpx.HTTPError:
                 pass
