@@ -288,6 +288,7 @@ def create_router(*, run_issuance: bool = True) -> APIRouter:
         responses=problem_responses(401, 403, 404, 503),
     )
     async def status(
+        request: Request,
         batch_id: str,
         rt: RuntimeDep,
         aro: AroDep,
@@ -301,12 +302,15 @@ def create_router(*, run_issuance: bool = True) -> APIRouter:
         ] = 0,
     ) -> BatchStatus:
         deadline = time.monotonic() + wait
-        answer = await run_in_threadpool(batch_status, rt, aro, batch_id)
-        # The caller was authenticated once; re-reading the batch costs a small query.
-        while answer.state not in _FINISHED and time.monotonic() < deadline:
+        # The caller was authenticated once. While it waits, only the batch's row is read (its
+        # state, and that it is still the party's): the counts and errors once, at the end.
+        row = await run_in_threadpool(_batch_of, rt, aro, batch_id)
+        while row.state not in _FINISHED and time.monotonic() < deadline:
+            if await request.is_disconnected():
+                break
             await asyncio.sleep(min(_WAIT_STEP, max(0.0, deadline - time.monotonic())))
-            answer = await run_in_threadpool(batch_status, rt, aro, batch_id)
-        return answer
+            row = await run_in_threadpool(_batch_of, rt, aro, batch_id)
+        return await run_in_threadpool(batch_status, rt, aro, batch_id)
 
     @router.get(
         BATCH_CERTIFICATES_PATH,

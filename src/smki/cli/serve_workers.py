@@ -14,7 +14,10 @@ again, once what it left in its group is killed (a pool orphaned by a SIGKILL wo
 work forever); one that dies during its start-up stops the service, since its siblings would
 die the same way. ``SMKI_WORKER_STARTUP_SECONDS`` sets how long a start-up lasts (default 20).
 SIGINT or SIGTERM stops every worker gracefully (uvicorn finishes the requests in flight and
-runs the shutdown), then the supervisor exits 0.
+runs the shutdown), then the supervisor exits 0. A supervisor that dies without that chance
+(SIGKILL) takes its workers with it: each asked the kernel for SIGTERM when its parent dies.
+A dead worker is reaped only after its group has been killed, so that the group's id cannot
+meanwhile pass to an unrelated process.
 
 Linux only, like ``SO_REUSEPORT``'s load spreading.
 """
@@ -22,6 +25,7 @@ Linux only, like ``SO_REUSEPORT``'s load spreading.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import multiprocessing
 import multiprocessing.connection
@@ -55,6 +59,7 @@ class WorkerSettings:
     host: str
     port: int
     log_config: dict[str, Any]
+    supervisor: int = 0  # the supervisor's pid, set by serve_workers
 
 
 def reusable_socket(host: str, port: int) -> socket.socket:
@@ -87,10 +92,24 @@ def start_up_seconds() -> float:
     return seconds
 
 
+_PR_SET_PDEATHSIG: Final = 1  # from <linux/prctl.h>
+
+
+def _stop_with(supervisor: int) -> None:
+    """SIGTERM this worker when its supervisor dies, however it dies (SIGKILL, a closed
+    terminal): a worker left behind would go on serving the port beside the next service."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0) != 0:
+        log.warning("worker %s will not stop with its supervisor", os.getpid())
+    if os.getppid() != supervisor:  # it died before the request took effect
+        raise SystemExit(0)
+
+
 def _work(settings: WorkerSettings) -> None:
     # A process group of its own: a terminal's Ctrl-C reaches the supervisor alone, which
     # passes it on once (a second signal would make uvicorn skip the graceful shutdown).
     os.setpgid(0, 0)
+    _stop_with(settings.supervisor)
     sock = reusable_socket(settings.host, settings.port)
     config = uvicorn.Config(
         settings.factory,
@@ -141,8 +160,9 @@ class _Supervisor:
             sentinels = [process.sentinel for process, _ in self._workers]
             multiprocessing.connection.wait(sentinels, timeout=0.5)
             for index, (process, started) in enumerate(self._workers):
-                if process.is_alive() or self._stop_signal is not None:
+                if self._stop_signal is not None or not _exited(process):
                     continue
+                _end(process)
                 if time.monotonic() - started < self._start_up:
                     log.error("a worker failed to start (exit status %s)", process.exitcode)
                     return 1
@@ -151,27 +171,38 @@ class _Supervisor:
                     process.pid,
                     process.exitcode,
                 )
-                _kill_group(process)
                 self._workers[index] = self._start()
         return 0
 
     def _stop(self) -> None:
         for process, _ in self._workers:
-            if process.is_alive() and process.pid is not None:
+            if not _exited(process) and process.pid is not None:
                 os.kill(process.pid, signal.SIGTERM)
         deadline = time.monotonic() + STOP_SECONDS
         for process, _ in self._workers:
-            process.join(max(0.0, deadline - time.monotonic()))
-            if process.is_alive():
+            left = max(0.0, deadline - time.monotonic())
+            if not multiprocessing.connection.wait([process.sentinel], timeout=left):
                 log.warning("worker %s did not stop in time; killing it", process.pid)
                 process.kill()
-                process.join()
-            _kill_group(process)
+            _end(process)
+
+
+def _exited(process: multiprocessing.process.BaseProcess) -> bool:
+    """Whether the worker has exited, without reaping it: until it is reaped its pid, and so
+    its process group's id, cannot be taken by another process."""
+    return bool(multiprocessing.connection.wait([process.sentinel], timeout=0))
+
+
+def _end(process: multiprocessing.process.BaseProcess) -> None:
+    """Kill what an exited (or killed) worker left in its group, then reap it."""
+    multiprocessing.connection.wait([process.sentinel])
+    _kill_group(process)
+    process.join()
 
 
 def _kill_group(worker: multiprocessing.process.BaseProcess) -> None:
-    """Kill what a dead worker left in its process group (its signing pool, if the worker
-    could not close it); nothing if the group is empty."""
+    """Kill what a dead, not yet reaped, worker left in its process group (its signing pool,
+    if the worker could not close it); nothing if the group is empty."""
     if worker.pid is None:
         return
     with contextlib.suppress(OSError):  # no such group left
@@ -184,7 +215,9 @@ def serve_workers(settings: WorkerSettings, count: int) -> int:
     reservation = reusable_socket(settings.host, settings.port)
     try:
         port = int(reservation.getsockname()[1])
-        bound = WorkerSettings(settings.factory, settings.host, port, settings.log_config)
+        bound = WorkerSettings(
+            settings.factory, settings.host, port, settings.log_config, supervisor=os.getpid()
+        )
         log.info("%d workers, each listening on %s:%d", count, settings.host, port)
         return _Supervisor(bound, count, start_up).run()
     finally:

@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 BEGIN_OPTION: Final = "smki_begin"
 _BEGIN_MODES: Final = frozenset({"IMMEDIATE", "DEFERRED"})
 _SQLITE_BUSY_TIMEOUT_MS: Final = 30_000
+#: A PostgreSQL server that does not answer is an error in seconds, not a hung request.
+_CONNECT_TIMEOUT_SECONDS = 10
 
 
 def engine_url(url: str) -> sa.URL:
@@ -66,7 +68,7 @@ def make_engine(url: str) -> sa.Engine:
         return engine
     return sa.create_engine(
         parsed,
-        connect_args={"options": "-c TimeZone=UTC"},
+        connect_args={"options": "-c TimeZone=UTC", "connect_timeout": _CONNECT_TIMEOUT_SECONDS},
         # Service processes keep connections for long; a restarted server must not fail the
         # next request.
         pool_pre_ping=True,

@@ -17,6 +17,7 @@ same column types as everywhere else: a row read here is exactly the row
 from __future__ import annotations
 
 import contextlib
+import logging
 import threading
 from collections import namedtuple
 from collections.abc import Callable, Sequence
@@ -74,6 +75,10 @@ class _Statement:
 
 #: Keys per statement: a batch larger than this is read in several.
 MAX_KEYS: Final = 32
+#: The longest a look-up waits for another to finish with the connection.
+LOCK_SECONDS: Final = 5.0
+
+log = logging.getLogger(__name__)
 
 
 class PointReads:
@@ -85,6 +90,7 @@ class PointReads:
         self._lock = threading.Lock()
         self._connection: Any = None
         self._cursor: Any = None
+        self._closed = False
         self._postgresql = engine.dialect.name == "postgresql"
         self._statements: dict[tuple[str, int], _Statement] = {}
         self._errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.Error,)
@@ -113,8 +119,16 @@ class PointReads:
             values: dict[str, Any] = {"env": env, "limit": limit}
             values.update({f"key{i}": key for i, key in enumerate(chunk)})
             parameters = statement.parameters(values)
-            with self._lock:
+            # Bounded: the service's event loop reads here, and must not wait long on a thread
+            # that is reconnecting (R-REP-4).
+            if not self._lock.acquire(timeout=LOCK_SECONDS):
+                raise StorageError(
+                    "the database is unavailable or busy; try again", code="unavailable"
+                )
+            try:
                 rows = self._fetch(statement.sql, parameters)
+            finally:
+                self._lock.release()
             for raw in rows:
                 item = listed_certificate(statement.row(raw))
                 key = item.row.serial if field == "serial" else item.row.subject_eui
@@ -130,6 +144,7 @@ class PointReads:
 
     def close(self) -> None:
         with self._lock:
+            self._closed = True
             self._drop()
 
     def _fetch(self, sql: str, parameters: Any) -> list[Sequence[Any]]:
@@ -152,23 +167,37 @@ class PointReads:
                     raise StorageError(
                         "the database is unavailable or busy; try again", code="unavailable"
                     ) from None
+            except sa.exc.SQLAlchemyError as exc:
+                # From the pool (no connection free in time): as the store's own reads say it.
+                log.warning("point read: no connection: %s", type(exc).__name__)
+                raise StorageError(
+                    "the database is unavailable or busy; try again", code="unavailable"
+                ) from None
         raise AssertionError("unreachable")
 
     def _open(self) -> Any:
         """The cursor kept with the connection (one statement at a time, under the lock)."""
+        if self._closed:
+            raise StorageError("the store is closed", code="unavailable")
         if self._cursor is None:
             raw = self._engine.raw_connection()
             dbapi: Any = raw.driver_connection
             # Ours alone: never handed back to the pool with autocommit set.
             raw.detach()
-            if self._postgresql:
-                dbapi.autocommit = True
-                dbapi.execute("SET default_transaction_read_only = on")
-                cursor = dbapi.cursor(binary=True)
-            else:
-                # The engine's connect hook already took BEGIN away: each statement commits.
-                dbapi.execute("PRAGMA query_only = ON")
-                cursor = dbapi.cursor()
+            try:
+                if self._postgresql:
+                    dbapi.autocommit = True
+                    dbapi.execute("SET default_transaction_read_only = on")
+                    cursor = dbapi.cursor(binary=True)
+                else:
+                    # The engine's connect hook already took BEGIN away: each statement
+                    # commits.
+                    dbapi.execute("PRAGMA query_only = ON")
+                    cursor = dbapi.cursor()
+            except BaseException:
+                with contextlib.suppress(*self._errors):
+                    dbapi.close()
+                raise
             self._connection, self._cursor = dbapi, cursor
         return self._cursor
 

@@ -153,6 +153,19 @@ def test_a_dead_worker_is_replaced(ready: Smki, tmp_path: Path) -> None:
     _wait_gone(everything)
 
 
+def test_workers_stop_when_their_supervisor_is_killed(ready: Smki, tmp_path: Path) -> None:
+    """SIGKILL leaves the supervisor no chance to stop its workers: they stop themselves
+    (PR_SET_PDEATHSIG), so no worker goes on serving the port beside the next service."""
+    port = _free_port()
+    with _serving(ready, port, tmp_path) as process:
+        workers = _wait_for_workers(process.pid, port, lambda found: len(found) == 2)
+        everything = _descendants(process.pid)
+        process.kill()
+        process.wait(timeout=10)
+        _wait_gone(workers | everything, seconds=60)
+    assert not _tcp_inodes(port, _LISTEN)
+
+
 @contextmanager
 def _serving(
     ready: Smki, port: int, tmp_path: Path, extra_env: dict[str, str] | None = None

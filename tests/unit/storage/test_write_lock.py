@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from smki.errors import StorageError
 from smki.storage.sql import SqlStore, open_store
 from smki.storage.write_lock import SqliteWriteLock
 from tests.unit.storage.factories import add_ca
@@ -99,3 +100,32 @@ def test_a_write_transaction_holds_the_file_lock_other_processes_wait_on(tmp_pat
             assert len(tx.authorities("test")) == 1
     finally:
         store.close()
+
+
+def test_a_writer_gives_up_after_the_wait_with_unavailable(tmp_path: Path) -> None:
+    """A process stopped inside a transaction must not hang the others for ever."""
+    held = SqliteWriteLock(tmp_path / "smki.db")
+    waiting = SqliteWriteLock(tmp_path / "smki.db", wait_seconds=0.3)
+    inside, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with held:
+            inside.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert inside.wait(5)
+        started = time.monotonic()
+        with pytest.raises(StorageError) as refused, waiting:
+            pass
+        assert refused.value.code == "unavailable"
+        assert 0.3 <= time.monotonic() - started < 5
+    finally:
+        release.set()
+        holder.join()
+    with waiting:  # free again
+        pass
+    held.close()
+    waiting.close()
