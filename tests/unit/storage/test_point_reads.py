@@ -7,9 +7,11 @@ import datetime as dt
 
 import psycopg
 import pytest
+import sqlalchemy as sa
 
+from smki.errors import StorageError
 from smki.storage.api import CertificateFilter, point_field
-from smki.storage.sql import SqlStore
+from smki.storage.sql import SqlStore, open_store
 from tests.unit.storage.factories import T0, add_ca, new_certificate
 
 EUI = bytes.fromhex("90b3d51f30010000")
@@ -120,3 +122,25 @@ def test_many_keys_in_one_read_answer_each_as_alone(store: SqlStore) -> None:
     ]
     with pytest.raises(ValueError, match="point read"):
         store.look_up_many("test", "role", [2], limit=1)
+
+
+def test_no_connection_is_unavailable_and_a_closed_store_reads_nothing(
+    database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store = open_store(database_url)
+    try:
+
+        def exhausted() -> None:
+            raise sa.exc.TimeoutError("QueuePool limit reached")
+
+        monkeypatch.setattr(store._engine, "raw_connection", exhausted)
+        with pytest.raises(StorageError) as refused:
+            store.look_up("test", CertificateFilter(eui=EUI), limit=5)
+        assert refused.value.code == "unavailable"
+        monkeypatch.undo()
+        assert store.look_up("test", CertificateFilter(eui=EUI), limit=5) == []
+    finally:
+        store.close()
+    with pytest.raises(StorageError) as closed:
+        store.look_up("test", CertificateFilter(eui=EUI), limit=5)
+    assert closed.value.code == "unavailable"
