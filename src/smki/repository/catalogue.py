@@ -11,6 +11,7 @@ import datetime as dt
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Final
 
 from smki.ca.crl import list_kind_of
 from smki.clock import Clock
@@ -26,6 +27,9 @@ from smki.storage.api import (
     Store,
     point_field,
 )
+
+#: Certificates read for a serial: two, to see one that more than one issuer used.
+SERIAL_READ_LIMIT: Final = 2
 
 
 @dataclass(frozen=True)
@@ -141,13 +145,14 @@ class Catalogue:
         ``certificate`` read each alone (R-REP-4)."""
         return self._store.look_up_many(self.env, field, keys, limit=limit)
 
-    def view(self, listed: ListedCertificate) -> CertificateView:
-        (view,) = self._views([listed])
-        return view
-
     def certificate(self, serial: int, issuer_id: int | None = None) -> FoundCertificate:
         """The certificate with this serial (and issuer, when serials collide across CAs)."""
-        listed = self._list(CertificateFilter(serial=serial, authority_id=issuer_id), limit=2)
+        wanted = CertificateFilter(serial=serial, authority_id=issuer_id)
+        return self.found(serial, self._list(wanted, limit=SERIAL_READ_LIMIT))
+
+    def found(self, serial: int, listed: Sequence[ListedCertificate]) -> FoundCertificate:
+        """The one certificate of ``listed`` (read with ``SERIAL_READ_LIMIT``); NotFound
+        when there is none, Conflict ``ambiguous-serial`` when several issuers used it."""
         if not listed:
             raise NotFound(
                 f"no certificate with serial {serial:X}",

@@ -100,12 +100,10 @@ class SqlStore:
         self._engine = make_engine(url)
         self._clock: Clock = clock or SystemClock()
         self._write_lock: AbstractContextManager[object] = nullcontext()
-        self._sqlite_lock: SqliteWriteLock | None = None
         database = self._engine.url.database
         if self._engine.dialect.name == "sqlite":
             if database and database != ":memory:":
-                self._sqlite_lock = SqliteWriteLock(Path(database))
-                self._write_lock = self._sqlite_lock
+                self._write_lock = SqliteWriteLock(Path(database))
             else:
                 self._write_lock = threading.RLock()
         self._point_reads: PointReads | None = None
@@ -186,8 +184,6 @@ class SqlStore:
         if self._point_reads is not None:
             self._point_reads.close()
         self._engine.dispose()
-        if self._sqlite_lock is not None:
-            self._sqlite_lock.close()
 
     @contextmanager
     def _connection(self, *, read_only: bool) -> Iterator[sa.Connection]:

@@ -68,9 +68,6 @@ class SqliteWriteLock:
         finally:
             self._threads.release()
 
-    def close(self) -> None:
-        """Nothing is kept open between transactions; kept for symmetry with the store."""
-
 
 def _take(path: Path, wait_seconds: float) -> int:
     """A descriptor of the lock file holding the lock; StorageError ``unavailable`` if it was

@@ -58,7 +58,6 @@ def _taken_by_another(database: Path) -> bool:
     taker = threading.Thread(target=take)
     taker.start()
     taker.join(5)
-    other.close()
     return got.is_set()
 
 
@@ -69,7 +68,6 @@ def test_the_lock_is_reentrant_in_a_thread_and_released_whole(tmp_path: Path) ->
     # Released at the outer exit: another holder gets it at once.
     assert _taken_by_another(tmp_path / "smki.db")
     assert lock.path.name == "smki.db.write-lock"
-    lock.close()
 
 
 def test_a_failed_transaction_releases_the_lock(tmp_path: Path) -> None:
@@ -127,5 +125,3 @@ def test_a_writer_gives_up_after_the_wait_with_unavailable(tmp_path: Path) -> No
         holder.join()
     with waiting:  # free again
         pass
-    held.close()
-    waiting.close()

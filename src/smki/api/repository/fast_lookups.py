@@ -39,6 +39,7 @@ from smki.api.repository.deps import (
 )
 from smki.api.repository.negotiation import JSON
 from smki.errors import SmkiError
+from smki.repository.catalogue import SERIAL_READ_LIMIT
 from smki.repository.search import parse_query, parse_serial
 from smki.storage.api import point_field
 
@@ -106,28 +107,24 @@ class FastLookups:
                 cookie_parser(_header(scope, b"cookie") or "").get(SESSION_COOKIE),
             )
             reader = repo.sessions.reader(secret)
-            key: object
+            answer: dict[str, Any]
             if eui is None:
-                # Two, to see a serial that more than one issuer used (ambiguous-serial).
-                field, key, limit = "serial", parse_serial(serial), 2
+                number = parse_serial(serial)
+                listed = await repo.lookups.look_up("serial", number, SERIAL_READ_LIMIT)
+                # Not found and ambiguous raise here and fall through, like every refusal.
+                answer = repo.catalogue.found(number, listed).view.as_json()
             else:
                 search = parse_query(authorities={}, eui=eui)
                 if point_field(search.wanted) != "eui" or search.after_id:
                     return None
-                field, key, limit = "eui", search.wanted.eui, search.limit + 1
-            listed = await repo.lookups.look_up(field, key, limit)
+                listed = await repo.lookups.look_up("eui", search.wanted.eui, search.limit + 1)
+                page = repo.catalogue.page(listed, search.limit)
+                answer = {
+                    "items": [item.as_json() for item in page.items],
+                    "next_cursor": page.next_cursor,
+                }
         except SmkiError:
             return None  # the application answers refusals, exactly as documented
-        if eui is None:
-            if len(listed) != 1:
-                return None  # not found, or ambiguous: the application says which
-            answer = repo.catalogue.view(listed[0]).as_json()
-        else:
-            page = repo.catalogue.page(listed, search.limit)
-            answer = {
-                "items": [item.as_json() for item in page.items],
-                "next_cursor": page.next_cursor,
-            }
         scope["route"] = route
         scope.setdefault("state", {})[STATE_PARTY_ID] = reader.party_id
         metrics = getattr(getattr(app, "state", None), "metrics", None)
