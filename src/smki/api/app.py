@@ -33,6 +33,7 @@ from smki.config.home import load_home
 from smki.errors import ConfigError
 from smki.profiles.kinds import Environment, Pki
 from smki.ra.eligibility import load_eligibility
+from smki.storage.group_commit import GroupCommitter
 from smki.web import portal
 from smki.wiring import build_services, keystore_secret
 
@@ -56,7 +57,8 @@ def open_runtime(
         chosen = services.choose_environment(env)
         for pki in (Pki.DEVICE, Pki.ORGANISATION):
             services.issuing_authority(chosen, pki)
-        return Runtime(services, chosen, load_eligibility(home), metrics)
+        eligibility = load_eligibility(home)
+        return Runtime(services, chosen, eligibility, metrics, GroupCommitter(services.store))
     except BaseException:
         services.close()
         raise
@@ -94,7 +96,7 @@ def create_app(
         finally:
             app.state.runtime = None
             app.state.repository = None
-            await run_in_threadpool(rt.services.close)
+            await run_in_threadpool(rt.close)
 
     app = FastAPI(
         title=TITLE,

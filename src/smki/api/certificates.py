@@ -7,14 +7,16 @@ uniqueIdentifier → Organisation); the RA checks it (R-SI-3), the party's entit
 The answer is ``201`` with the certificate — PEM, or DER for ``Accept: application/pkix-cert``
 — and its place in the repository in ``Location``.
 
-Issuance is synchronous, CPU and database bound: it runs in a worker thread, never on the
-event loop, within the runtime's bound on concurrent work. Every refusal happens before
-anything is written (R-SI-3).
+CPU work runs in worker threads, never on the event loop, within the runtime's bound on
+concurrent work; the two writes join the process's group commit, so that concurrent requests
+share transactions (R-PERF-1). Every refusal happens before anything is written (R-SI-3).
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
+from functools import partial
 from typing import Final
 
 from cryptography import x509
@@ -27,14 +29,23 @@ from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
 from smki.api.runtime import Runtime, RuntimeDep
 from smki.ca.authority import LoadedAuthority
-from smki.ca.issuer import Issued, Reservation, complete, reserve
+from smki.ca.issuer import (
+    Draft,
+    Issued,
+    Reservation,
+    draft_tbs,
+    record_intent,
+    sign_reserved,
+    store_issued,
+)
 from smki.ca.serials import serial_hex
 from smki.errors import Conflict, InputError, SmkiError
+from smki.failpoints import hit
 from smki.profiles.kinds import Environment, Pki
 from smki.ra import duplicates
 from smki.ra.authentication import AuthenticatedAro, TokenUse
 from smki.ra.csr import CertificateRequest, check_csr
-from smki.ra.direct import plan_request
+from smki.ra.direct import Plan, plan_request
 from smki.ra.eligibility import check_entitled
 from smki.storage.api import Transaction
 
@@ -73,16 +84,16 @@ def choose_format(accept: str | None) -> str:
     return chosen
 
 
-def _reserve(
-    rt: Runtime,
-    aro: AuthenticatedAro,
-    request: CertificateRequest,
-    name: duplicates.RequestName,
-    actor: str,
-    token: TokenUse | None,
-) -> Reservation:
-    """Build and lint with the cached CA, then, in one transaction, check that the CA is
-    still the store's, the entitlement and the claim, and record the intent."""
+@dataclass(frozen=True)
+class _Drafted:
+    """A request's TBS, built and linted with the issuing CA as cached, before any write."""
+
+    plan: Plan
+    draft: Draft
+    used: tuple[tuple[Pki, LoadedAuthority], ...]
+
+
+def _drafted(rt: Runtime, request: CertificateRequest) -> _Drafted:
     services = rt.services
     used: list[tuple[Pki, LoadedAuthority]] = []
 
@@ -92,51 +103,67 @@ def _reserve(
         return loaded
 
     plan = plan_request(services.clock, services.config, load, rt.env, request)
-
-    def claim(tx: Transaction) -> None:
-        if token is not None:
-            token.record(tx, services.clock)
-        for pki, loaded in used:
-            if tx.authority(rt.env, loaded.row.name) != loaded.row:
-                rt.authorities.forget(rt.env, pki)
-                raise _AuthorityChanged
-        check_entitled(tx, rt.eligibility, aro.party, request)
-        duplicates.claim(tx, services.clock, name, str(request.kind), actor)
-
-    return reserve(
-        services.store,
-        services.clock,
-        services.linter(rt.env),
-        plan.authority,
-        plan.facts,
-        plan.build,
-        actor,
-        in_intent=claim,
-    )
+    draft = draft_tbs(services.linter(rt.env), plan.facts, plan.build)
+    return _Drafted(plan, draft, tuple(used))
 
 
 class _AuthorityChanged(Exception):
     """The cached issuing CA is no longer the store's: load it again and start over."""
 
 
-def issue_single(
+def _claim_and_record(
+    rt: Runtime,
+    aro: AuthenticatedAro,
+    request: CertificateRequest,
+    drafted: _Drafted,
+    name: duplicates.RequestName,
+    actor: str,
+    token: TokenUse | None,
+    tx: Transaction,
+) -> Reservation:
+    """In one transaction: use the token up, check that the cached CA is still the store's,
+    the party's entitlement (R-PART-3) and the claim on the request (R-SI-3), and record the
+    intent (R-CA-4). Any refusal leaves nothing of it."""
+    clock = rt.services.clock
+    if token is not None:
+        token.record(tx, clock)
+    for pki, loaded in drafted.used:
+        if tx.authority(rt.env, loaded.row.name) != loaded.row:
+            rt.authorities.forget(rt.env, pki)
+            raise _AuthorityChanged
+    check_entitled(tx, rt.eligibility, aro.party, request)
+    duplicates.claim(tx, clock, name, str(request.kind), actor)
+    plan = drafted.plan
+    return record_intent(tx, clock, plan.authority, plan.facts, drafted.draft, actor)
+
+
+async def issue_single(
     rt: Runtime, aro: AuthenticatedAro, csr: bytes, token: TokenUse | None = None
 ) -> tuple[Issued, str]:
     """The RA's checks, the duplicate-request claim and the issuance cycle (R-SI-1, R-CA-4).
     Returns the issued certificate and its kind.
 
-    Two write transactions: the first uses up ``token`` (when the caller deferred it),
-    re-checks the cached CA, the party's entitlement (R-PART-3) and claims the request
-    (R-SI-3) together with recording the intent; the second stores the certificate and
-    marks the request answered. A refusal in the first commits nothing."""
+    Two writes, each a unit of the process's group commit (``storage.group_commit``): the
+    first uses up ``token`` (when the caller deferred it), re-checks the cached CA, the
+    party's entitlement and claims the request together with recording the intent; the
+    second stores the certificate and marks the request answered. A refusal in the first
+    commits nothing of this request. CPU work (checks, building, linting, signing) runs in
+    worker threads within the runtime's bound (``WorkLimiter``), never on the event loop."""
     services = rt.services
-    request = check_csr(csr)
+    request = await rt.work.run(check_csr, csr)
     actor = rt.actor(aro.officer.id)
     name = duplicates.RequestName(rt.env, aro.party.id, request.csr_sha256)
     for _ in range(_AUTHORITY_ATTEMPTS):
+        drafted = await rt.work.run(_drafted, rt, request)
         try:
-            reservation = _reserve(rt, aro, request, name, actor, token)
+            reservation = await rt.commits.run(
+                partial(_claim_and_record, rt, aro, request, drafted, name, actor, token)
+            )
         except _AuthorityChanged:
+            continue
+        except Conflict as conflict:
+            if conflict.code != "duplicate-serial":  # a fresh serial on the next draft
+                raise
             continue
         if token is not None:
             token.recorded = True  # with the intent, committed
@@ -146,15 +173,21 @@ def issue_single(
             "the issuing CA is changing; try again", code="authority-changed", rid="R-CA-4"
         )
 
-    def answered(tx: Transaction, issued: Issued) -> None:
+    def stored(der: bytes, tx: Transaction) -> Issued:
+        issued = store_issued(tx, services.clock, reservation, der, actor)
         duplicates.answered(tx, name, issued, actor)
+        return issued
 
     try:
-        issued = complete(services.store, services.clock, reservation, actor, in_store=answered)
+        hit("issue.after-intent")
+        der = await rt.work.run(sign_reserved, reservation)
+        hit("issue.after-sign")
+        issued = await rt.commits.run(partial(stored, der))
+        hit("issue.after-store")
     except Exception as exc:
         code = exc.code if isinstance(exc, SmkiError) else "internal"
         try:
-            duplicates.release(services.store, services.clock, name, code, actor)
+            await rt.work.run(duplicates.release, services.store, services.clock, name, code, actor)
         except Exception:
             log.exception("could not release the request claim %s", name.key)
         raise
@@ -196,7 +229,7 @@ async def request_certificate(request: Request, rt: RuntimeDep, caller: PendingA
         output = choose_format(request.headers.get("accept"))
         require_media_type(request, PKCS10)
         body = await read_body(request, MAX_CSR_OCTETS)
-        issued, kind = await rt.work.run(issue_single, rt, caller.aro, body, caller.token)
+        issued, kind = await issue_single(rt, caller.aro, body, caller.token)
     except Exception:
         # Refused (or failed) before its first write: the token is used up all the same.
         if not caller.token.recorded:

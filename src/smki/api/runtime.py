@@ -18,6 +18,7 @@ from smki.ca.authority import LoadedAuthority
 from smki.errors import ConfigError
 from smki.profiles.kinds import Environment, Pki
 from smki.ra.eligibility import EligibilityTable
+from smki.storage.group_commit import GroupCommitter
 from smki.wiring import Services
 
 
@@ -82,8 +83,17 @@ class Runtime:
     env: Environment
     eligibility: EligibilityTable
     metrics: Metrics
+    #: The process's shared write transactions (``storage.group_commit``, R-PERF-1).
+    commits: GroupCommitter
     authorities: AuthorityCache = field(default_factory=AuthorityCache, compare=False)
     work: WorkLimiter = field(default_factory=WorkLimiter, compare=False)
+
+    def close(self) -> None:
+        """Let queued writes commit, then close the services."""
+        try:
+            self.commits.close()
+        finally:
+            self.services.close()
 
     def actor(self, officer_id: int) -> str:
         """The audit actor for an ARO acting through the Service Interface."""

@@ -64,6 +64,15 @@ StoredHook = Callable[[Transaction, "Issued"], None]
 
 
 @dataclass(frozen=True)
+class Draft:
+    """Steps 2–4 done: a serial chosen, the TBS built with it and linted."""
+
+    fields: TbsFields
+    serial: int
+    tbs: bytes = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Reservation:
     """Steps 2–5 done: a serial reserved, the TBS built, linted and its intent committed."""
 
@@ -107,22 +116,59 @@ def reserve(
     ``in_intent`` runs first in the intent's transaction: a refusal it raises commits
     nothing. After this returns, ``complete`` signs, or ``recover_intents`` abandons."""
     for _ in range(_SERIAL_ATTEMPTS):
-        serial = new_serial()
-        fields = build(serial)
-        tbs = encode_tbs(fields)
-        require_clean(linter, precertificate(tbs), facts.kind)
+        draft = draft_tbs(linter, facts, build)
         try:
-            intent_id = _record_intent(
-                store, clock, authority, facts, serial, tbs, actor, in_intent
-            )
+            with store.transaction() as tx:
+                return record_intent(tx, clock, authority, facts, draft, actor, in_intent)
         except Conflict as conflict:
             if conflict.code != "duplicate-serial":
                 raise
-            continue
-        return Reservation(authority, facts, fields, serial, tbs, intent_id)
-    raise Conflict(  # pragma: no cover - 2**-100 territory
-        "could not reserve a fresh serial number", rid="R-PROF-3"
+    raise _no_fresh_serial()
+
+
+def draft_tbs(
+    linter: PreSignLinter, facts: CertificateFacts, build: Callable[[int], TbsFields]
+) -> Draft:
+    """A fresh serial and the TBS built with it, linted clean (R-CA-4, steps 2–4)."""
+    serial = new_serial()
+    fields = build(serial)
+    tbs = encode_tbs(fields)
+    require_clean(linter, precertificate(tbs), facts.kind)
+    return Draft(fields, serial, tbs)
+
+
+def record_intent(
+    tx: Transaction,
+    clock: Clock,
+    authority: SigningAuthority,
+    facts: CertificateFacts,
+    draft: Draft,
+    actor: str,
+    in_intent: IntentHook | None = None,
+) -> Reservation:
+    """Record the intent to sign ``draft``, with its audit event, in ``tx`` (R-CA-4, step 5):
+    ``in_intent`` first. Conflict ``duplicate-serial`` if the serial was used: draft again."""
+    digest = hashlib.sha256(draft.tbs).digest()
+    if in_intent is not None:
+        in_intent(tx)
+    (intent_id,) = tx.reserve_intents(
+        authority.authority_id, [(draft.serial, str(facts.kind), digest)], clock.now()
     )
+    tx.audit(
+        actor,
+        "issuance.intent",
+        f"intent:{intent_id}",
+        {
+            "authority": authority.name,
+            "serial": serial_hex(draft.serial),
+            "tbs_sha256": digest.hex(),
+        },
+    )
+    return Reservation(authority, facts, draft.fields, draft.serial, draft.tbs, intent_id)
+
+
+def _no_fresh_serial() -> Conflict:  # pragma: no cover - 2**-100 territory
+    return Conflict("could not reserve a fresh serial number", rid="R-PROF-3")
 
 
 def complete(
@@ -136,74 +182,72 @@ def complete(
 ) -> Issued:
     """Sign the reserved TBS, check the signed bytes, then store and publish (R-CA-4, steps
     6–8). ``in_store`` runs in the storing transaction, after the certificate is inserted."""
-    authority, facts, fields = reservation.authority, reservation.facts, reservation.fields
     hit("issue.after-intent")
-    der = sign_certificate(authority.signer, authority.public_key, reservation.tbs)
+    der = sign_reserved(reservation)
     hit("issue.after-sign")
-    serial = reservation.serial
     with store.transaction() as tx:
-        (certificate_id,) = tx.add_certificates(
-            [
-                NewCertificate(
-                    authority_id=authority.authority_id,
-                    serial=serial,
-                    kind=facts.kind,
-                    subject_eui=facts.subject_eui,
-                    role=facts.role,
-                    key_usage=facts.key_usage,
-                    not_before=fields.not_before,
-                    not_after=fields.not_after,
-                    ski=key_id_for_spki(fields.spki),
-                    der=der,
-                    intent_id=reservation.intent_id,
-                )
-            ],
-            clock.now(),
+        issued = store_issued(
+            tx, clock, reservation, der, actor, self_signed=self_signed, in_store=in_store
         )
-        if self_signed:
-            tx.set_authority_certificate(authority.authority_id, certificate_id)
-        tx.audit(
-            actor,
-            "certificate.issued",
-            f"certificate:{certificate_id}",
-            {
-                "authority": authority.name,
-                "serial": serial_hex(serial),
-                "kind": str(facts.kind),
-                "sha256": hashlib.sha256(der).hexdigest(),
-            },
-        )
-        issued = Issued(certificate_id, serial, der)
-        if in_store is not None:
-            in_store(tx, issued)
     hit("issue.after-store")
     return issued
 
 
-def _record_intent(
-    store: Store,
+def sign_reserved(reservation: Reservation) -> bytes:
+    """The certificate, signed and checked (R-CA-4, steps 6–7); its intent must be committed."""
+    authority = reservation.authority
+    return sign_certificate(authority.signer, authority.public_key, reservation.tbs)
+
+
+def store_issued(
+    tx: Transaction,
     clock: Clock,
-    authority: SigningAuthority,
-    facts: CertificateFacts,
-    serial: int,
-    tbs: bytes,
+    reservation: Reservation,
+    der: bytes,
     actor: str,
-    in_intent: IntentHook | None = None,
-) -> int:
-    digest = hashlib.sha256(tbs).digest()
-    with store.transaction() as tx:
-        if in_intent is not None:
-            in_intent(tx)
-        (intent_id,) = tx.reserve_intents(
-            authority.authority_id, [(serial, str(facts.kind), digest)], clock.now()
-        )
-        tx.audit(
-            actor,
-            "issuance.intent",
-            f"intent:{intent_id}",
-            {"authority": authority.name, "serial": serial_hex(serial), "tbs_sha256": digest.hex()},
-        )
-    return intent_id
+    *,
+    self_signed: bool = False,
+    in_store: StoredHook | None = None,
+) -> Issued:
+    """Store and publish the signed certificate, with its audit event, in ``tx`` (R-CA-4,
+    step 8)."""
+    authority, facts, fields = reservation.authority, reservation.facts, reservation.fields
+    serial = reservation.serial
+    (certificate_id,) = tx.add_certificates(
+        [
+            NewCertificate(
+                authority_id=authority.authority_id,
+                serial=serial,
+                kind=facts.kind,
+                subject_eui=facts.subject_eui,
+                role=facts.role,
+                key_usage=facts.key_usage,
+                not_before=fields.not_before,
+                not_after=fields.not_after,
+                ski=key_id_for_spki(fields.spki),
+                der=der,
+                intent_id=reservation.intent_id,
+            )
+        ],
+        clock.now(),
+    )
+    if self_signed:
+        tx.set_authority_certificate(authority.authority_id, certificate_id)
+    tx.audit(
+        actor,
+        "certificate.issued",
+        f"certificate:{certificate_id}",
+        {
+            "authority": authority.name,
+            "serial": serial_hex(serial),
+            "kind": str(facts.kind),
+            "sha256": hashlib.sha256(der).hexdigest(),
+        },
+    )
+    issued = Issued(certificate_id, serial, der)
+    if in_store is not None:
+        in_store(tx, issued)
+    return issued
 
 
 #: How old a pending intent must be before an implicit recovery settles it: far longer than

@@ -67,7 +67,7 @@ def serve(
     """Run the SMKI Service Interface (OpenAPI at /openapi.json) until interrupted."""
     home = home.resolve()
     checked = open_runtime(home, env, Metrics())
-    checked.services.close()
+    checked.close()
     os.environ[HOME_ENV] = str(home)
     # The environment checked above, so that every worker serves the same one.
     os.environ[ENVIRONMENT_ENV] = str(checked.env)

@@ -517,6 +517,11 @@ class RepositoryTransaction(Protocol):
 
 
 class Transaction(RegistrationTransaction, BatchTransaction, RepositoryTransaction, Protocol):
+    def isolated(self) -> AbstractContextManager[None]:
+        """A block whose writes are undone if it raises, leaving the transaction usable (a
+        savepoint): one refused unit of a shared transaction takes nothing else with it."""
+        ...
+
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
         """Append a hash-chained event; returns its sequence number."""

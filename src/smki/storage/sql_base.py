@@ -95,8 +95,8 @@ class SqlBase:
         )
 
     @contextmanager
-    def _savepoint(self) -> Iterator[None]:
-        """Undo the block's writes if it raises, leaving the transaction usable."""
+    def isolated(self) -> Iterator[None]:
+        """Undo the block's writes if it raises, leaving the transaction usable (a savepoint)."""
         with translated_errors(), self._conn.begin_nested():
             yield
 

@@ -180,7 +180,7 @@ class BatchSql(SqlBase):
             )
             .values(**values)
         )
-        with self._savepoint():
+        with self.isolated():
             # Both drivers report the summed rowcount of an executemany. On PostgreSQL an item
             # being settled by a concurrent transaction is waited for and then re-checked.
             updated = 0

@@ -80,7 +80,7 @@ class RegistrationSql(SqlBase):
         """Conflict ``duplicate-entity-id`` if an EUI-64 is held by a party of ``env``."""
         categories_json = _categories_json(categories)
         euis = _entity_ids(entity_ids)
-        with self._savepoint():
+        with self.isolated():
             party_id = int(
                 self._run(
                     t.parties.insert()
@@ -141,7 +141,7 @@ class RegistrationSql(SqlBase):
             values["categories"] = _categories_json(categories)
         euis = None if entity_ids is None else _entity_ids(entity_ids)
         env = self._party_env(party_id)
-        with self._savepoint():
+        with self.isolated():
             if values:
                 self._run(t.parties.update().where(t.parties.c.id == party_id).values(**values))
             if euis is not None:

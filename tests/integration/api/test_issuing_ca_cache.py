@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from pathlib import Path
 
@@ -30,7 +31,7 @@ def test_a_changed_issuing_ca_row_is_loaded_again(
             store, clock = rt.services.store, rt.services.clock
             aro = authenticate(store, clock, rt.env, f"Bearer {token}", CERTIFICATES)
             csr = openssl_device_csr(tmp_path / eui, eui).read_bytes()
-            issued, kind = issue_single(rt, aro, csr)
+            issued, kind = asyncio.run(issue_single(rt, aro, csr))
             assert kind == "device"
             return x509.load_der_x509_certificate(issued.der)
 
@@ -51,4 +52,4 @@ def test_a_changed_issuing_ca_row_is_loaded_again(
             assert tx.set_authority_status(cached.row.id, "active")
             tx.audit("test", "authority.status", f"authority:{cached.row.id}", {})
     finally:
-        rt.services.close()
+        rt.close()

@@ -1,0 +1,157 @@
+"""Group commit (storage/group_commit): units waiting together share one transaction, each
+whole or absent on its own, and none is answered before the commit (R-PERF-1, R-X-2)."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from pathlib import Path
+
+import pytest
+
+from smki.errors import Conflict, StorageError
+from smki.storage.api import Transaction
+from smki.storage.group_commit import GroupCommitter
+from smki.storage.sql import SqlStore, open_store
+from smki.storage.write_lock import SqliteWriteLock
+
+
+def _writes(key: str, *, refuse: bool = False) -> Callable[[Transaction], str]:
+    def unit(tx: Transaction) -> str:
+        tx.set_meta(key, "written")
+        tx.audit("test", "meta.set", f"meta:{key}", {})
+        if refuse:
+            raise Conflict(f"{key} refused", code="refused-here")
+        return key
+
+    return unit
+
+
+def _read(store: SqlStore, key: str) -> str | None:
+    with store.reading() as tx:
+        return tx.get_meta(key)
+
+
+def _blocked_writer(committer: GroupCommitter) -> tuple[threading.Event, Future[None]]:
+    """Occupy the writer until the event is set, so that what is submitted meanwhile waits."""
+    inside, release = threading.Event(), threading.Event()
+
+    def hold(_tx: Transaction) -> None:
+        inside.set()
+        assert release.wait(10)
+
+    held = committer.submit(hold)
+    assert inside.wait(10)
+    return release, held
+
+
+def test_units_waiting_together_commit_together_each_with_its_own_outcome(
+    store: SqlStore,
+) -> None:
+    committer = GroupCommitter(store)
+    try:
+        release, held = _blocked_writer(committer)
+        futures = [
+            committer.submit(_writes("a")),
+            committer.submit(_writes("b", refuse=True)),
+            committer.submit(_writes("c")),
+        ]
+        assert not any(future.done() for future in futures)  # queued behind the writer
+        release.set()
+        held.result(10)
+        assert futures[0].result(10) == "a"
+        with pytest.raises(Conflict) as refused:
+            futures[1].result(10)
+        assert refused.value.code == "refused-here"
+        assert futures[2].result(10) == "c"
+        # One transaction for the held unit, one for the three that waited together.
+        assert (committer.groups, committer.units) == (2, 4)
+    finally:
+        committer.close()
+    assert _read(store, "a") == "written" and _read(store, "c") == "written"
+    assert _read(store, "b") is None  # the refused unit's writes went with it
+    subjects = [event.subject for event in store.audit_events()]
+    assert "meta:a" in subjects and "meta:c" in subjects and "meta:b" not in subjects
+
+
+def test_nothing_is_answered_before_the_commit(store: SqlStore) -> None:
+    """A unit's result arrives after its group committed: another reader sees its writes."""
+    committer = GroupCommitter(store)
+    try:
+        assert committer.submit(_writes("seen")).result(10) == "seen"
+        assert _read(store, "seen") == "written"
+    finally:
+        committer.close()
+
+
+def test_a_group_that_cannot_commit_fails_every_unit_and_keeps_nothing(tmp_path: Path) -> None:
+    """Another holder of the SQLite write lock (as another process would be) outlasts the
+    wait: every unit of the group gets ``unavailable`` and none of their writes is kept."""
+    database = tmp_path / "smki.db"
+    store = open_store(f"sqlite:///{database}")
+    committer = GroupCommitter(store)
+    lock = store._write_lock  # the store's own lock, made impatient
+    assert isinstance(lock, SqliteWriteLock)
+    lock._wait_seconds = 0.3
+    other = SqliteWriteLock(database)
+    try:
+        with other:
+            futures = [committer.submit(_writes(key)) for key in ("x", "y")]
+            for future in futures:
+                with pytest.raises(StorageError) as failed:
+                    future.result(10)
+                assert failed.value.code == "unavailable"
+        assert _read(store, "x") is None and _read(store, "y") is None
+        # The writer goes on: the next group commits.
+        assert committer.submit(_writes("z")).result(10) == "z"
+    finally:
+        committer.close()
+        store.close()
+
+
+def test_close_lets_queued_units_commit_then_refuses(store: SqlStore) -> None:
+    committer = GroupCommitter(store)
+    release, held = _blocked_writer(committer)
+    queued = committer.submit(_writes("queued"))
+    closing = threading.Thread(target=committer.close)
+    closing.start()
+    release.set()
+    closing.join(10)
+    assert not closing.is_alive()
+    held.result(10)
+    assert queued.result(10) == "queued"
+    assert _read(store, "queued") == "written"
+    with pytest.raises(StorageError) as refused:
+        committer.submit(_writes("late"))
+    assert refused.value.code == "unavailable"
+
+
+def test_a_cancelled_unit_is_not_run(store: SqlStore) -> None:
+    committer = GroupCommitter(store)
+    try:
+        release, held = _blocked_writer(committer)
+        cancelled = committer.submit(_writes("cancelled"))
+        assert cancelled.cancel()
+        kept = committer.submit(_writes("kept"))
+        release.set()
+        held.result(10)
+        assert kept.result(10) == "kept"
+    finally:
+        committer.close()
+    assert _read(store, "cancelled") is None
+
+
+def test_a_group_holds_at_most_max_group_units(store: SqlStore) -> None:
+    committer = GroupCommitter(store, max_group=2)
+    try:
+        release, held = _blocked_writer(committer)
+        futures = [committer.submit(_writes(f"k{i}")) for i in range(5)]
+        release.set()
+        held.result(10)
+        assert [future.result(10) for future in futures] == [f"k{i}" for i in range(5)]
+        assert (committer.groups, committer.units) == (4, 6)  # 1 + 2 + 2 + 1
+    finally:
+        committer.close()
+    with pytest.raises(ValueError):
+        GroupCommitter(store, max_group=0)
