@@ -123,7 +123,9 @@ class SqlStore:
         (``write_lock``), rather than in SQLite's busy handler, whose sleeps grow with
         contention and ruin tail latency under concurrent requests."""
         with self._write_lock, self._connection(read_only=False) as conn:
-            yield SqlTransaction(conn, self._clock)
+            tx = SqlTransaction(conn, self._clock)
+            yield tx
+            tx.finish()
 
     @contextmanager
     def reading(self) -> Iterator[Transaction]:
@@ -223,9 +225,41 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
     meta and authorities are here.
     """
 
+    def __init__(self, conn: sa.Connection, clock: Clock) -> None:
+        super().__init__(conn, clock)
+        # The audit head as this transaction moved it, and as it was read (locked) from the
+        # store: events are appended at once, the head row is written once, by ``finish``.
+        self._head: tuple[int, bytes] | None = None
+        self._head_stored = 0
+
+    @contextmanager
+    def isolated(self) -> Iterator[None]:
+        """A savepoint; if the block raises, the audit head it moved moves back with it."""
+        head = self._head
+        try:
+            with super().isolated():
+                yield
+        except BaseException:
+            self._head = head
+            raise
+
+    def finish(self) -> None:
+        """Write what the transaction kept for its end: the audit head, moved once however
+        many events were appended (``Store.transaction`` calls it before committing)."""
+        if self._head is None or self._head[0] == self._head_stored:
+            return
+        seq, digest = self._head
+        moved = self._run(
+            _AUDIT_MOVE, {"prev_seq": self._head_stored, "new_seq": seq, "new_hash": digest}
+        ).rowcount
+        if moved != 1:
+            raise IntegrityError("the audit log head moved underneath", code="audit-head")
+        self._head_stored = seq
+
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
-        """Append a hash-chained event and move the head, in this transaction (R-X-1).
+        """Append a hash-chained event in this transaction; the head row moves with it, once
+        per transaction, in ``finish`` (R-X-1).
 
         PostgreSQL: the head row is locked FOR UPDATE, so appenders in other processes queue
         behind this transaction. SQLite: BEGIN IMMEDIATE already serialises writers (and
@@ -237,10 +271,17 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
             raise StorageError(
                 "audit details must be a JSON object of JSON values", code="bad-audit-details"
             ) from None
-        head = self._first(_AUDIT_HEAD)
-        if head is None:
-            raise IntegrityError("the audit log head is missing", code="audit-head", rid="R-X-1")
-        prev_seq, prev_hash = int(head.seq), bytes(head.hash)
+        if self._head is None:
+            # Read once per transaction, locked (FOR UPDATE on PostgreSQL; SQLite's writer
+            # holds its write lock): no other appender moves it until this one commits.
+            row = self._first(_AUDIT_HEAD)
+            if row is None:
+                raise IntegrityError(
+                    "the audit log head is missing", code="audit-head", rid="R-X-1"
+                )
+            self._head = (int(row.seq), bytes(row.hash))
+            self._head_stored = self._head[0]
+        prev_seq, prev_hash = self._head
         seq = prev_seq + 1
         at = self._clock.now()
         if at.tzinfo is None or at.utcoffset() is None:
@@ -259,11 +300,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
                 "hash": digest,
             },
         )
-        moved = self._run(
-            _AUDIT_MOVE, {"prev_seq": prev_seq, "new_seq": seq, "new_hash": digest}
-        ).rowcount
-        if moved != 1:
-            raise IntegrityError("the audit log head moved underneath", code="audit-head")
+        self._head = (seq, digest)
         return seq
 
     # -- meta -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from smki.audit.verify import verify_chain
 from smki.errors import Conflict, StorageError
 from smki.storage.api import Transaction
 from smki.storage.group_commit import GroupCommitter
@@ -73,6 +74,11 @@ def test_units_waiting_together_commit_together_each_with_its_own_outcome(
     assert _read(store, "b") is None  # the refused unit's writes went with it
     subjects = [event.subject for event in store.audit_events()]
     assert "meta:a" in subjects and "meta:c" in subjects and "meta:b" not in subjects
+    # The refused unit's event was appended, then undone with its savepoint: the head moved
+    # back with it, and the chain has no gap.
+    assert verify_chain(store).ok
+    head = store.audit_head()
+    assert head is not None and head[0] == len(subjects)
 
 
 def test_nothing_is_answered_before_the_commit(store: SqlStore) -> None:
@@ -155,3 +161,22 @@ def test_a_group_holds_at_most_max_group_units(store: SqlStore) -> None:
         committer.close()
     with pytest.raises(ValueError):
         GroupCommitter(store, max_group=0)
+
+
+def test_a_refused_first_unit_leaves_the_audit_head_to_the_next(store: SqlStore) -> None:
+    """The first unit of a group reads (and locks) the audit head, appends, then is refused:
+    the next unit appends after the head as stored, not after the undone event."""
+    committer = GroupCommitter(store)
+    try:
+        release, held = _blocked_writer(committer)
+        refused = committer.submit(_writes("first", refuse=True))
+        kept = committer.submit(_writes("second"))
+        release.set()
+        held.result(10)
+        with pytest.raises(Conflict):
+            refused.result(10)
+        assert kept.result(10) == "second"
+    finally:
+        committer.close()
+    assert verify_chain(store).ok
+    assert [event.subject for event in store.audit_events()][-1] == "meta:second"
