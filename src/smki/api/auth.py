@@ -8,7 +8,6 @@ is still appointed and its party still an Authorised Subscriber (SREPT on Live).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import Depends, Request, Security
@@ -18,9 +17,7 @@ from smki.api.recording import STATE_PARTY_ID
 from smki.api.runtime import RuntimeDep
 from smki.ra.authentication import (
     AuthenticatedAro,
-    TokenUse,
     authenticate,
-    authenticate_reading,
 )
 
 #: Only for the OpenAPI description (a security scheme); the header is read and checked below.
@@ -52,34 +49,3 @@ async def authenticated_aro(
 
 
 AroDep = Annotated[AuthenticatedAro, Depends(authenticated_aro)]
-
-
-@dataclass(frozen=True)
-class PendingAro:
-    """An authenticated ARO whose token is not used up yet: the handler records it in its
-    first write (``token.record``) or burns it when the request is refused (``token.burn``)."""
-
-    aro: AuthenticatedAro
-    token: TokenUse
-
-
-async def pending_aro(
-    request: Request,
-    rt: RuntimeDep,
-    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
-) -> PendingAro:
-    """``authenticated_aro`` from a read-only snapshot: the token's id is checked, not yet
-    recorded, so authentication takes no write lock and waits for no commit (R-PERF-1)."""
-    aro, token = await rt.work.run(
-        authenticate_reading,
-        rt.services.store,
-        rt.services.clock,
-        rt.env,
-        request.headers.get("authorization"),
-        request.url.path,
-    )
-    request.scope.setdefault("state", {})[STATE_PARTY_ID] = aro.party.id
-    return PendingAro(aro, token)
-
-
-PendingAroDep = Annotated[PendingAro, Depends(pending_aro)]

@@ -17,16 +17,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from functools import partial
-from typing import Final
+from typing import Annotated, Final
 
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Request, Response, Security
+from fastapi.security import HTTPAuthorizationCredentials
 
 from smki.api.accept import accept_ranges, offer_match
-from smki.api.auth import PendingAroDep
+from smki.api.auth import bearer_scheme
 from smki.api.bodies import read_body, require_media_type
 from smki.api.problems import problem_responses
+from smki.api.recording import STATE_PARTY_ID
 from smki.api.runtime import Runtime, RuntimeDep
 from smki.ca.authority import LoadedAuthority
 from smki.ca.issuer import (
@@ -43,7 +45,7 @@ from smki.errors import Conflict, InputError, SmkiError
 from smki.failpoints import hit
 from smki.profiles.kinds import Environment, Pki
 from smki.ra import duplicates
-from smki.ra.authentication import AuthenticatedAro, TokenUse
+from smki.ra.authentication import AuthenticatedAro, TokenUse, authenticate_reading
 from smki.ra.csr import CertificateRequest, check_csr
 from smki.ra.direct import Plan, plan_request
 from smki.ra.eligibility import check_entitled
@@ -137,24 +139,48 @@ def _claim_and_record(
     return record_intent(tx, clock, plan.authority, plan.facts, drafted.draft, actor)
 
 
+@dataclass(frozen=True)
+class _Prepared:
+    """A request checked by the RA and its TBS drafted: everything before the first write."""
+
+    aro: AuthenticatedAro
+    token: TokenUse | None
+    request: CertificateRequest
+    drafted: _Drafted
+
+
+def _prepare(rt: Runtime, aro: AuthenticatedAro, token: TokenUse | None, csr: bytes) -> _Prepared:
+    request = check_csr(csr)
+    return _Prepared(aro, token, request, _drafted(rt, request))
+
+
 async def issue_single(
     rt: Runtime, aro: AuthenticatedAro, csr: bytes, token: TokenUse | None = None
 ) -> tuple[Issued, str]:
     """The RA's checks, the duplicate-request claim and the issuance cycle (R-SI-1, R-CA-4).
-    Returns the issued certificate and its kind.
+    Returns the issued certificate and its kind."""
+    return await _issue(rt, await rt.work.run(_prepare, rt, aro, token, csr))
 
-    Two writes, each a unit of the process's group commit (``storage.group_commit``): the
-    first uses up ``token`` (when the caller deferred it), re-checks the cached CA, the
+
+async def _issue(rt: Runtime, prepared: _Prepared) -> tuple[Issued, str]:
+    """Two writes, each a unit of the process's group commit (``storage.group_commit``): the
+    first uses up the token (when the caller deferred it), re-checks the cached CA, the
     party's entitlement and claims the request together with recording the intent; the
     second stores the certificate and marks the request answered. A refusal in the first
-    commits nothing of this request. CPU work (checks, building, linting, signing) runs in
-    worker threads within the runtime's bound (``WorkLimiter``), never on the event loop."""
+    commits nothing of this request. CPU work (building, linting, signing) runs in worker
+    threads within the runtime's bound (``WorkLimiter``), never on the event loop."""
     services = rt.services
-    request = await rt.work.run(check_csr, csr)
+    aro, token, request, drafted = (
+        prepared.aro,
+        prepared.token,
+        prepared.request,
+        prepared.drafted,
+    )
     actor = rt.actor(aro.officer.id)
     name = duplicates.RequestName(rt.env, aro.party.id, request.csr_sha256)
-    for _ in range(_AUTHORITY_ATTEMPTS):
-        drafted = await rt.work.run(_drafted, rt, request)
+    for attempt in range(_AUTHORITY_ATTEMPTS):
+        if attempt:
+            drafted = await rt.work.run(_drafted, rt, request)
         try:
             reservation = await rt.commits.run(
                 partial(_claim_and_record, rt, aro, request, drafted, name, actor, token)
@@ -223,18 +249,35 @@ async def issue_single(
         **problem_responses(400, 401, 403, 406, 409, 413, 415, 422, 503),
     },
 )
-async def request_certificate(request: Request, rt: RuntimeDep, caller: PendingAroDep) -> Response:
+async def request_certificate(
+    request: Request,
+    rt: RuntimeDep,
+    _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
+) -> Response:
     """A Device or an Organisation Certificate, chosen by the CSR, for the ARO's party."""
+    refusal: SmkiError | None = None
+    output, body = PEM, b""
     try:
         output = choose_format(request.headers.get("accept"))
         require_media_type(request, PKCS10)
         body = await read_body(request, MAX_CSR_OCTETS)
-        issued, kind = await issue_single(rt, caller.aro, body, caller.token)
+    except SmkiError as error:  # answered once the caller is known, as before any check
+        refusal = error
+    admitted = await rt.work.run(
+        _admit, rt, request.headers.get("authorization"), request.url.path, body, refusal
+    )
+    request.scope.setdefault("state", {})[STATE_PARTY_ID] = admitted.aro.party.id
+    if admitted.refusal is not None:
+        raise admitted.refusal
+    assert admitted.prepared is not None and admitted.prepared.token is not None
+    token = admitted.prepared.token
+    try:
+        issued, kind = await _issue(rt, admitted.prepared)
     except Exception:
         # Refused (or failed) before its first write: the token is used up all the same.
-        if not caller.token.recorded:
+        if not token.recorded:
             try:
-                await rt.work.run(caller.token.burn, rt.services.store, rt.services.clock)
+                await rt.work.run(token.burn, rt.services.store, rt.services.clock)
             except Exception:
                 log.exception("could not record the token id of a refused request")
         raise
@@ -251,3 +294,38 @@ async def request_certificate(request: Request, rt: RuntimeDep, caller: PendingA
             "Vary": "Accept",
         },
     )
+
+
+@dataclass(frozen=True)
+class _Admission:
+    """Who asked, and either their request prepared or why it is refused."""
+
+    aro: AuthenticatedAro
+    prepared: _Prepared | None = None
+    refusal: Exception | None = None
+
+
+def _admit(
+    rt: Runtime,
+    authorization: str | None,
+    audience: str,
+    csr: bytes,
+    refusal: SmkiError | None,
+) -> _Admission:
+    """In one worker-thread hop: authenticate the ARO (its token checked, not yet used up,
+    R-IKI-1), then refuse what the request's form already refused, or check the CSR and draft
+    its TBS. A refusal after authentication uses the token up."""
+    services = rt.services
+    aro, token = authenticate_reading(
+        services.store, services.clock, rt.env, authorization, audience
+    )
+    try:
+        if refusal is not None:
+            raise refusal
+        return _Admission(aro, _prepare(rt, aro, token, csr))
+    except Exception as error:
+        try:
+            token.burn(services.store, services.clock)
+        except Exception:
+            log.exception("could not record the token id of a refused request")
+        return _Admission(aro, refusal=error)

@@ -228,26 +228,30 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
     def __init__(self, conn: sa.Connection, clock: Clock) -> None:
         super().__init__(conn, clock)
         # The audit head as this transaction moved it, and as it was read (locked) from the
-        # store: events are appended at once, the head row is written once, by ``finish``.
+        # store; the events appended since, written together with the head by ``finish``.
         self._head: tuple[int, bytes] | None = None
         self._head_stored = 0
+        self._events: list[dict[str, Any]] = []
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
-        """A savepoint; if the block raises, the audit head it moved moves back with it."""
-        head = self._head
+        """A savepoint; if the block raises, the audit events it appended go with it."""
+        head, appended = self._head, len(self._events)
         try:
             with super().isolated():
                 yield
         except BaseException:
             self._head = head
+            del self._events[appended:]
             raise
 
     def finish(self) -> None:
-        """Write what the transaction kept for its end: the audit head, moved once however
-        many events were appended (``Store.transaction`` calls it before committing)."""
+        """Write what the transaction kept for its end: its audit events, in one statement,
+        and the head, moved once (``Store.transaction`` calls it before committing)."""
         if self._head is None or self._head[0] == self._head_stored:
             return
+        events, self._events = self._events, []
+        self._run(_AUDIT_INSERT, events)
         seq, digest = self._head
         moved = self._run(
             _AUDIT_MOVE, {"prev_seq": self._head_stored, "new_seq": seq, "new_hash": digest}
@@ -258,8 +262,9 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
 
     # -- audit (R-X-1) ----------------------------------------------------------------------
     def audit(self, actor: str, action: str, subject: str, details: dict[str, Any]) -> int:
-        """Append a hash-chained event in this transaction; the head row moves with it, once
-        per transaction, in ``finish`` (R-X-1).
+        """Append a hash-chained event in this transaction (R-X-1). The transaction's events
+        and its head are written together when it ends (``finish``), so that many events cost
+        one statement; within it, ``isolated`` blocks take theirs back if they raise.
 
         PostgreSQL: the head row is locked FOR UPDATE, so appenders in other processes queue
         behind this transaction. SQLite: BEGIN IMMEDIATE already serialises writers (and
@@ -287,8 +292,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
         if at.tzinfo is None or at.utcoffset() is None:
             raise StorageError("the clock gave a naive datetime", code="unstorable-value")
         digest = event_hash(seq, at, actor, action, subject, details_json, prev_hash)
-        self._run(
-            _AUDIT_INSERT,
+        self._events.append(
             {
                 "seq": seq,
                 "at": at,
@@ -298,7 +302,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
                 "details": details_json,
                 "prev_hash": prev_hash,
                 "hash": digest,
-            },
+            }
         )
         self._head = (seq, digest)
         return seq
