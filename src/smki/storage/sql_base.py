@@ -33,6 +33,7 @@ class SqlBase:
     def __init__(self, conn: sa.Connection, clock: Clock) -> None:
         self._conn = conn
         self._clock = clock
+        self._savepoints = 0  # names them uniquely within the transaction
 
     def _run(self, stmt: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         with translated_errors():
@@ -96,9 +97,23 @@ class SqlBase:
 
     @contextmanager
     def isolated(self) -> Iterator[None]:
-        """Undo the block's writes if it raises, leaving the transaction usable (a savepoint)."""
-        with translated_errors(), self._conn.begin_nested():
+        """Undo the block's writes if it raises, leaving the transaction usable (a savepoint).
+
+        Plain SAVEPOINT statements rather than ``begin_nested``: the same on both databases,
+        at a fraction of the cost, which group commit pays twice per single-CSR request."""
+        self._savepoints += 1
+        name = f"smki_{self._savepoints}"
+        with translated_errors():
+            self._conn.exec_driver_sql(f"SAVEPOINT {name}")
+        try:
             yield
+        except BaseException:
+            with translated_errors():
+                self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+                self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            raise
+        with translated_errors():
+            self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
 
     def _require_certificate(self, certificate_id: int) -> None:
         stmt = sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id)
