@@ -5,11 +5,20 @@ from __future__ import annotations
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import httpx
 from cryptography import x509
 from cryptography.hazmat.primitives.serialization import Encoding
 
 from smki.x509.roles import RemotePartyRole
-from tests.integration.api.support import DER, PEM, Api, Subscriber, assert_problem
+from tests.integration.api.support import (
+    CERTIFICATES,
+    DER,
+    PEM,
+    PKCS10,
+    Api,
+    Subscriber,
+    assert_problem,
+)
 from tests.integration.cli_support import openssl_verify
 from tests.integration.csr_factory import openssl_device_csr, organisation_csr
 
@@ -94,3 +103,47 @@ def test_organisation_certificate_and_eligibility(
     dcc_role = organisation_csr(RemotePartyRole.WAN_PROVIDER, PARTY_EUI)
     assert_problem(api.post_csr(supplier, dcc_role), 403, "role-not-eligible")
     assert api.counts() == before
+
+
+def test_a_burst_of_requests_shares_commits_and_each_gets_its_own_answer(
+    api: Api, supplier: Subscriber, tmp_path: Path
+) -> None:
+    """Requests arriving together join one group commit (storage/group_commit): refused ones
+    (a duplicate CSR, a replayed token) take nothing of the others with them, and every
+    certificate is its own CSR's, stored with its intent done and the audit log intact."""
+    fresh = [
+        openssl_device_csr(tmp_path / f"fresh{i}", f"00DB12345678B{i:03X}").read_bytes()
+        for i in range(12)
+    ]
+    duplicate = openssl_device_csr(tmp_path / "dup", "00DB12345678BD00").read_bytes()
+    replayed = openssl_device_csr(tmp_path / "replay", "00DB12345678BE00").read_bytes()
+    token = api.auth(supplier, CERTIFICATES)
+    before = api.counts()
+
+    def send(job: tuple[str, bytes]) -> tuple[str, bytes, httpx.Response]:
+        kind, csr = job
+        if kind == "replayed":
+            headers = {"Content-Type": PKCS10, **token}
+            return kind, csr, api.client.post(CERTIFICATES, content=csr, headers=headers)
+        return kind, csr, api.post_csr(supplier, csr)
+
+    jobs = [("fresh", csr) for csr in fresh] + [("duplicate", duplicate)] * 3
+    jobs += [("replayed", replayed)] * 3
+    with ThreadPoolExecutor(max_workers=len(jobs)) as pool:
+        answers = list(pool.map(send, jobs))
+
+    for kind, csr, response in answers:
+        if kind == "fresh":
+            assert response.status_code == 201, response.text
+            certificate = x509.load_pem_x509_certificate(response.content)
+            assert certificate.public_key() == x509.load_pem_x509_csr(csr).public_key()
+    duplicates = sorted(r.status_code for kind, _, r in answers if kind == "duplicate")
+    assert duplicates == [201, 409, 409]
+    replays = [r for kind, _, r in answers if kind == "replayed"]
+    assert sorted(r.status_code for r in replays) == [201, 401, 401]
+    for refused in (r for r in replays if r.status_code == 401):
+        assert_problem(refused, 401, "token-replayed")
+    after = api.counts()
+    assert after.certificates == before.certificates + len(fresh) + 2
+    assert after.pending_intents == 0
+    assert "audit log intact" in api.smki.ok("audit", "verify", *api.smki.h).stdout
