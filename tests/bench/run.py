@@ -213,9 +213,11 @@ def report(
                 "certificates retrieved",
             )
         for single in service.singles:
+            label = "5b" if single.generator == "light" else "5b'"
             table.add_row(
-                "5b" if single.generator == "light" else "5b'",
-                f"smki serve: {single.count:,} single CSRs, {single.clients} clients",
+                "5c" if single.workers > 1 else label,
+                f"smki serve{' --workers 2' if single.workers > 1 else ''}: "
+                f"{single.count:,} single CSRs, {single.clients} clients",
                 f"p99 {single.p99_ms:.1f} ms",
                 f"p50 {single.p50_ms:.1f} ms; {single.count / single.seconds:,.0f} req/s; "
                 f"{single.errors} not 201; {single.generator} generator, its CPU "
@@ -274,7 +276,9 @@ def report(
         "generator (5b) mints every token before the clock starts and keeps one raw HTTP/1.1 "
         "connection per client; the httpx generator (5b') mints each token just before its "
         "request, outside the timed part, and uses an httpx client per thread; 'its CPU' is "
-        "this process's CPU per request while timed. With N closed-loop clients the mean "
+        "this process's CPU per request while timed. 5c: the light generator again, against "
+        "'smki serve --workers 2' on the same home (each worker with its own writer: their "
+        "group commits queue on the SQLite write lock). With N closed-loop clients the mean "
         "latency is N / throughput (Little's law).",
     ]
     notes = [note for note in notes if note[0] in options.figures]
@@ -350,6 +354,10 @@ def _issuance_figures(
                 for i, generator in enumerate(options.generators)
             ],
             options.clients,
+            prepared[
+                first + len(options.generators) * options.single : first
+                + (len(options.generators) + 1) * options.single
+            ],
         )
     return found
 
@@ -361,7 +369,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     prepared: list[bytes] = []
     setup: dict[str, float] = {}
     if wanted & _NEED_CSRS:
-        singles = options.single * len(options.generators)
+        # One more set for the light generator against two workers (5c).
+        singles = options.single * (len(options.generators) + 1)
         needed = max(options.n, options.direct + 1, options.service_batch + singles)
         prepared, setup["csrs"] = csrs.load_or_generate(
             needed, options.cache_dir, options.processes, progress

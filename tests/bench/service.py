@@ -48,6 +48,7 @@ class SingleFigures:
     p99_ms: float
     errors: int
     client_cpu_ms: float  # CPU of the generating process per request, while timed
+    workers: int = 1
 
 
 @dataclass(frozen=True)
@@ -181,7 +182,12 @@ def _timed_threads(client: Callable[[], None], clients: int) -> float:
 
 
 def single_figures(
-    generator: str, url: str, credential: LoadedCredential, csrs: Sequence[bytes], clients: int
+    generator: str,
+    url: str,
+    credential: LoadedCredential,
+    csrs: Sequence[bytes],
+    clients: int,
+    workers: int = 1,
 ) -> SingleFigures:
     run = run_single_light if generator == "light" else run_single
     cpu = _cpu_seconds()
@@ -197,6 +203,7 @@ def single_figures(
         p99_ms=ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000,
         errors=errors,
         client_cpu_ms=cpu / len(csrs) * 1000,
+        workers=workers,
     )
 
 
@@ -211,9 +218,11 @@ def service_figures(
     batch: Sequence[bytes],
     singles: Sequence[tuple[str, Sequence[bytes]]],
     clients: int,
+    two_workers: Sequence[bytes] = (),
 ) -> ServiceFigures:
     """The batch, then each generator's single CSRs (its own CSRs: a CSR sent twice is a
-    duplicate request)."""
+    duplicate request); then, if ``two_workers`` holds CSRs, the light generator's against
+    ``smki serve --workers 2``."""
     os.environ.setdefault("SMKI_KEY_PASSPHRASE", passphrase)
     credential = read_credential(provision_demo(home))
     with serving(home, passphrase) as url:
@@ -225,6 +234,9 @@ def service_figures(
             for generator, csrs in singles
             if csrs
         )
+    if two_workers:
+        with serving(home, passphrase, workers=2) as url:
+            figures += (single_figures("light", url, credential, two_workers, clients, 2),)
     return ServiceFigures(
         batch_count=len(batch),
         batch_seconds=batch_seconds,
