@@ -255,6 +255,13 @@ async def request_certificate(
     _documented: Annotated[HTTPAuthorizationCredentials | None, Security(bearer_scheme)],
 ) -> Response:
     """A Device or an Organisation Certificate, chosen by the CSR, for the ARO's party."""
+    return await answer_certificate_request(rt, request)
+
+
+async def answer_certificate_request(rt: Runtime, request: Request) -> Response:
+    """The whole answer to ``POST /smki/v1/certificates`` once it is routed: the route above
+    and ``fast_certificates`` (the same request without the framework) both call this; a
+    refusal raises its ``SmkiError``, rendered by ``problems.error_response``."""
     refusal: SmkiError | None = None
     output, body = PEM, b""
     try:

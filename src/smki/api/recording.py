@@ -32,6 +32,14 @@ _UNMATCHED: Final = "unmatched"
 _LINE_ENCODER: Final = json.JSONEncoder(separators=(",", ":"))
 
 
+class RouteTemplate:
+    """What a path answered without the framework's router puts in ``scope["route"]``, as
+    the router would: the template the recorder labels the request with."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+
 def _endpoint(scope: Scope) -> str:
     """The route template (``/smki/v1/certificates``), never the raw path: bounded labels."""
     route = scope.get("route")

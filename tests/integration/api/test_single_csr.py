@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -15,6 +16,7 @@ from tests.integration.api.support import (
     DER,
     PEM,
     PKCS10,
+    PROBLEM,
     Api,
     Subscriber,
     assert_problem,
@@ -147,3 +149,55 @@ def test_a_burst_of_requests_shares_commits_and_each_gets_its_own_answer(
     assert after.certificates == before.certificates + len(fresh) + 2
     assert after.pending_intents == 0
     assert "audit log intact" in api.smki.ok("audit", "verify", *api.smki.h).stdout
+
+
+def test_the_fast_path_answers_as_the_route_does(
+    api: Api, supplier: Subscriber, tmp_path: Path
+) -> None:
+    """``fast_certificates`` takes POST /smki/v1/certificates without a query; with one, the
+    FastAPI route answers. Both give the same answers, refusals and issuance alike."""
+
+    def both(make: Callable[[str], httpx.Response]) -> tuple[httpx.Response, httpx.Response]:
+        return make(CERTIFICATES), make(CERTIFICATES + "?via=route")
+
+    def post(csr: bytes, **headers: str) -> Callable[[str], httpx.Response]:
+        def send(url: str) -> httpx.Response:
+            sent = {"Content-Type": PKCS10, **api.auth(supplier, CERTIFICATES), **headers}
+            return api.client.post(url, content=csr, headers=sent)
+
+        return send
+
+    def unsigned(url: str) -> httpx.Response:
+        return api.client.post(url, content=b"x", headers={"Content-Type": PKCS10})
+
+    good = [
+        openssl_device_csr(tmp_path / f"same{i}", f"00DB12345678C{i:03X}").read_bytes()
+        for i in range(2)
+    ]
+    cases = [
+        both(unsigned),
+        both(post(good[0], **{"Content-Type": "text/plain"})),
+        both(post(good[0], Accept="text/html")),
+        both(post(b"not a CSR")),
+        both(post(b"x" * (65 * 1024))),
+    ]
+    for fast, routed in cases:
+        assert fast.status_code == routed.status_code
+        assert fast.headers["content-type"] == routed.headers["content-type"] == PROBLEM
+        assert fast.headers.get("www-authenticate") == routed.headers.get("www-authenticate")
+        assert fast.json() == routed.json()
+    fast = post(good[0])(CERTIFICATES)
+    routed = post(good[1])(CERTIFICATES + "?via=route")
+    for response, csr in ((fast, good[0]), (routed, good[1])):
+        assert response.status_code == 201, response.text
+        certificate = x509.load_pem_x509_certificate(response.content)
+        assert certificate.public_key() == x509.load_pem_x509_csr(csr).public_key()
+        assert response.headers["location"] == _location(certificate)
+    drop = {"x-request-id", "location", "content-length", "date"}
+    assert {k: v for k, v in fast.headers.items() if k not in drop} == {
+        k: v for k, v in routed.headers.items() if k not in drop
+    }
+    # The same CSR again, by either path: the same duplicate refusal.
+    again = both(post(good[0]))
+    assert again[0].json() == again[1].json()
+    assert again[0].json()["code"] == "duplicate-request"

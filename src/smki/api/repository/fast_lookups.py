@@ -29,7 +29,7 @@ from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from smki.api.metrics import Metrics
-from smki.api.recording import STATE_PARTY_ID
+from smki.api.recording import STATE_PARTY_ID, RouteTemplate
 from smki.api.repository.certificates import CERTIFICATES_PATH
 from smki.api.repository.deps import (
     SESSION_COOKIE,
@@ -49,15 +49,8 @@ _JSON_ACCEPTS: Final = frozenset({"", "*/*", JSON, "application/*"})
 _ENCODER: Final = json.JSONEncoder(ensure_ascii=False, allow_nan=False, separators=(",", ":"))
 
 
-class _Route:
-    """What the request recorder reads to label a request: the route template."""
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-
-
-_BY_SERIAL: Final = _Route(CERTIFICATES_PATH + "/{serial}")
-_SEARCH: Final = _Route(CERTIFICATES_PATH)
+_BY_SERIAL: Final = RouteTemplate(CERTIFICATES_PATH + "/{serial}")
+_SEARCH: Final = RouteTemplate(CERTIFICATES_PATH)
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
