@@ -28,12 +28,13 @@ from smki.api.problems import install_problem_handlers
 from smki.api.recording import RequestRecorder
 from smki.api.repository import create_repository_router, open_repository
 from smki.api.repository.fast_lookups import FastLookups
-from smki.api.runtime import Runtime
+from smki.api.runtime import Runtime, WorkLimiter, default_work_threads
 from smki.clock import Clock
 from smki.config.home import load_home
 from smki.errors import ConfigError
 from smki.profiles.kinds import Environment, Pki
 from smki.ra.eligibility import load_eligibility
+from smki.storage.engine import engine_url
 from smki.storage.group_commit import GroupCommitter
 from smki.web import portal
 from smki.wiring import build_services, keystore_secret
@@ -59,7 +60,11 @@ def open_runtime(
         for pki in (Pki.DEVICE, Pki.ORGANISATION):
             services.issuing_authority(chosen, pki)
         eligibility = load_eligibility(home)
-        return Runtime(services, chosen, eligibility, metrics, GroupCommitter(services.store))
+        work = WorkLimiter(
+            default=default_work_threads(engine_url(services.store.url).get_backend_name())
+        )
+        commits = GroupCommitter(services.store)
+        return Runtime(services, chosen, eligibility, metrics, commits, work=work)
     except BaseException:
         services.close()
         raise

@@ -251,9 +251,9 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
         if self._head is None or self._head[0] == self._head_stored:
             return
         events, self._events = self._events, []
-        self._run(_AUDIT_INSERT, events)
+        self._fast(_AUDIT_INSERT, events)
         seq, digest = self._head
-        moved = self._run(
+        moved = self._fast(
             _AUDIT_MOVE, {"prev_seq": self._head_stored, "new_seq": seq, "new_hash": digest}
         ).rowcount
         if moved != 1:
@@ -279,7 +279,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
         if self._head is None:
             # Read once per transaction, locked (FOR UPDATE on PostgreSQL; SQLite's writer
             # holds its write lock): no other appender moves it until this one commits.
-            row = self._first(_AUDIT_HEAD)
+            row = self._fast(_AUDIT_HEAD, {}).first()
             if row is None:
                 raise IntegrityError(
                     "the audit log head is missing", code="audit-head", rid="R-X-1"
@@ -309,11 +309,11 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
 
     # -- meta -------------------------------------------------------------------------------
     def get_meta(self, key: str) -> str | None:
-        row = self._run(_GET_META, {"key": key}).first()
+        row = self._fast(_GET_META, {"key": key}).first()
         return None if row is None else str(row.value)
 
     def set_meta(self, key: str, value: str) -> None:
-        self._run(_SET_META[self._conn.dialect.name == "postgresql"], {"key": key, "value": value})
+        self._fast(_SET_META[self._conn.dialect.name == "postgresql"], {"key": key, "value": value})
 
     # -- authorities ------------------------------------------------------------------------
     def add_authority(
@@ -372,7 +372,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
         return True
 
     def authority(self, env: str, name: str) -> AuthorityRow | None:
-        row = self._run(_AUTHORITY, {"env": env, "name": name}).first()
+        row = self._fast(_AUTHORITY, {"env": env, "name": name}).first()
         return None if row is None else authority_row(row)
 
     def authority_by_id(self, authority_id: int) -> AuthorityRow:
@@ -383,7 +383,7 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
 
     def authorities(self, env: str | None = None) -> list[AuthorityRow]:
         if env is not None:
-            rows = self._run(_AUTHORITIES_OF_ENV, {"env": env}).all()
+            rows = self._fast(_AUTHORITIES_OF_ENV, {"env": env}).all()
         else:
             rows = self._all(sa.select(t.authorities).order_by(t.authorities.c.id))
         return [authority_row(r) for r in rows]

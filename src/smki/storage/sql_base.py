@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, Final, TypeVar
 
@@ -16,6 +16,7 @@ from smki.errors import Conflict, NotFound
 from smki.storage import schema as t
 from smki.storage.api import AuditRow, AuthorityRow, CertificateRow, CrlRow, IntentRow
 from smki.storage.engine import translated_errors
+from smki.storage.raw_statements import RawResult, run_prebuilt
 
 #: Ids or serials per IN (…) list: far below SQLite's and PostgreSQL's parameter limits.
 CHUNK: Final = 1000
@@ -38,6 +39,14 @@ class SqlBase:
     def _run(self, stmt: sa.Executable, params: Any = None) -> sa.CursorResult[Any]:
         with translated_errors():
             return self._conn.execute(stmt, params)
+
+    def _fast(
+        self, stmt: sa.Executable, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> RawResult:
+        """A statement built once (a module constant, no expanding parameters) on the
+        driver's cursor (``raw_statements``): the same SQL and values, less machinery."""
+        with translated_errors():
+            return run_prebuilt(self._conn, stmt, values)
 
     def _all(self, stmt: sa.Executable) -> list[sa.Row[Any]]:
         with translated_errors():

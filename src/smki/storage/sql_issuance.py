@@ -169,7 +169,7 @@ class IssuanceSql(SqlBase):
         return ids
 
     def certificate(self, certificate_id: int) -> CertificateRow:
-        row = self._with(_CERTIFICATE, {"id": certificate_id}).first()
+        row = self._fast(_CERTIFICATE, {"id": certificate_id}).first()
         if row is None:
             raise certificate_not_found(certificate_id)
         return certificate_row(row)
@@ -180,7 +180,7 @@ class IssuanceSql(SqlBase):
             t.encode_serial(serial)
         except t.UnstorableValueError:
             return []  # no stored certificate can have it
-        rows = self._with(_BY_SERIAL, {"env": env, "serial": serial}).all()
+        rows = self._fast(_BY_SERIAL, {"env": env, "serial": serial}).all()
         return [certificate_row(r) for r in rows]
 
     def certificate_for_intent(self, intent_id: int) -> CertificateRow | None:

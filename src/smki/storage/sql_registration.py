@@ -22,7 +22,6 @@ from smki.audit.chain import canonical_json
 from smki.errors import Conflict, InputError, NotFound, StorageError
 from smki.storage import schema as t
 from smki.storage.api import NotificationRow, OfficerRow, PartyRow
-from smki.storage.engine import translated_errors
 from smki.storage.sql_base import SqlBase, chunks
 
 _OFFICER_KINDS: Final = frozenset({"sro", "aro"})
@@ -91,14 +90,12 @@ class RegistrationSql(SqlBase):
             self._add_entity_ids(party_id, env, euis)
         return party_id
 
-    def _one_or_none(self, stmt: sa.Executable, params: dict[str, Any]) -> sa.Row[Any] | None:
+    def _one_or_none(self, stmt: sa.Executable, params: dict[str, Any]) -> Any:
         """The first row of a prebuilt statement run with ``params``."""
-        with translated_errors():
-            return self._conn.execute(stmt, params).first()
+        return self._fast(stmt, params).first()
 
-    def _rows(self, stmt: sa.Executable, params: dict[str, Any]) -> list[sa.Row[Any]]:
-        with translated_errors():
-            return list(self._conn.execute(stmt, params).all())
+    def _rows(self, stmt: sa.Executable, params: dict[str, Any]) -> list[Any]:
+        return self._fast(stmt, params).all()
 
     def party(self, party_id: int) -> PartyRow | None:
         row = self._one_or_none(_PARTY, {"party_id": party_id})

@@ -1,0 +1,124 @@
+"""Prebuilt statements run on the driver's cursor, in the caller's transaction (R-PERF-1).
+
+The statements every single-CSR request runs (the token, the party, the officers, meta, the
+audit head) are module constants, and the database does each in microseconds; SQLAlchemy's
+per-execution work (cache key, parameter processing, the result machinery) costs several
+times that, and on SQLite the writer pays it while holding the write lock. Here such a statement
+is compiled once per database and set of parameter names, with its parameters' and columns'
+type converters, and run on the connection's own cursor: the SQL text, the values written and
+the rows read are those SQLAlchemy would have used, only the machinery around them is gone.
+
+Only for statements built once (module constants): the cache is keyed by the statement's
+identity. Driver errors are raised as SQLAlchemy raises them, so ``translated_errors`` turns
+them into smki errors as for any statement.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, cast
+
+import sqlalchemy as sa
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.sql.compiler import SQLCompiler
+
+_Processor = Callable[[Any], Any] | None
+
+
+class RawStatement:
+    """One statement compiled for one database, with its converters."""
+
+    def __init__(self, stmt: sa.ClauseElement, dialect: sa.Dialect, keys: Sequence[str]) -> None:
+        compiled = self._compiled = cast(
+            SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(keys))
+        )
+        self.sql = compiled.string
+        self._positional: list[str] | None = (
+            list(compiled.positiontup or ()) if dialect.positional else None
+        )
+        self._binds: dict[str, _Processor] = {
+            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
+            for name, bind in compiled.binds.items()
+        }
+        columns = list(getattr(stmt, "exported_columns", ()) or ())
+        self._results: list[_Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
+        ]
+        self._row_type = namedtuple("_Row", [column.key for column in columns]) if columns else None
+        self._error = dialect.loaded_dbapi.Error
+
+    def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
+        # construct_params adds the values the statement carries itself (literals in WHERE).
+        converted = dict(self._compiled.construct_params(dict(values)) or {})
+        for name, process in self._binds.items():
+            if process is not None and converted.get(name) is not None:
+                converted[name] = process(converted[name])
+        if self._positional is not None:
+            return [converted[name] for name in self._positional]
+        return converted
+
+    def run(
+        self, dbapi_connection: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
+    ) -> RawResult:
+        """Execute on ``dbapi_connection`` (one parameter set, or several: executemany)."""
+        many = not isinstance(values, Mapping)
+        parameters: Any = (
+            self.parameters(values)
+            if isinstance(values, Mapping)
+            else [self.parameters(v) for v in values]
+        )
+        cursor = dbapi_connection.cursor()
+        try:
+            if many:
+                cursor.executemany(self.sql, parameters)
+            else:
+                cursor.execute(self.sql, parameters)
+            rows = cursor.fetchall() if self._row_type is not None else []
+            return RawResult([self._row(raw) for raw in rows], cursor.rowcount)
+        except self._error as error:
+            raise sa_exc.DBAPIError.instance(self.sql, parameters, error, self._error) from error
+        finally:
+            cursor.close()
+
+    def _row(self, raw: Sequence[Any]) -> Any:
+        assert self._row_type is not None
+        return self._row_type(
+            *(
+                v if p is None or v is None else p(v)
+                for v, p in zip(raw, self._results, strict=True)
+            )
+        )
+
+
+class RawResult:
+    """What the callers of a prebuilt statement read: its rows and its row count."""
+
+    def __init__(self, rows: list[Any], rowcount: int) -> None:
+        self._rows = rows
+        self.rowcount = rowcount
+
+    def first(self) -> Any | None:
+        return self._rows[0] if self._rows else None
+
+    def all(self) -> list[Any]:
+        return self._rows
+
+
+_compiled: dict[tuple[int, str, tuple[str, ...]], tuple[sa.Executable, RawStatement]] = {}
+
+
+def run_prebuilt(
+    conn: sa.Connection,
+    stmt: sa.Executable,
+    values: Mapping[str, Any] | Sequence[Mapping[str, Any]],
+) -> RawResult:
+    """Run ``stmt`` (a module constant) with ``values`` in ``conn``'s transaction."""
+    dialect = conn.dialect
+    first = values if isinstance(values, Mapping) else values[0]
+    keys = tuple(sorted(first))
+    key = (id(stmt), dialect.name, keys)
+    found = _compiled.get(key)
+    if found is None or found[0] is not stmt:
+        found = _compiled[key] = (stmt, RawStatement(cast(sa.ClauseElement, stmt), dialect, keys))
+    return found[1].run(conn.connection.dbapi_connection, values)
