@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import Any, Final
+from collections.abc import Callable, Sequence
+from typing import Any, Final, TypeVar
 
 import sqlalchemy as sa
 
@@ -12,6 +12,7 @@ from smki.errors import Conflict, NotFound, StorageError
 from smki.storage import schema as t
 from smki.storage.api import CertificateRow, IntentRow, NewCertificate
 from smki.storage.engine import translated_errors
+from smki.storage.raw_statements import RawResult
 from smki.storage.sql_base import (
     SqlBase,
     authority_not_found,
@@ -23,6 +24,8 @@ from smki.storage.sql_base import (
 )
 from smki.storage.sql_bulk import execute_many
 
+_S = TypeVar("_S", bound=sa.Executable)
+
 _INTENT_STATES: Final = frozenset({"done", "abandoned"})
 #: Below this, SQLAlchemy's own executemany costs no more than compiling for ``execute_many``.
 _BULK_MIN_ROWS: Final = 16
@@ -31,20 +34,37 @@ _BULK_MIN_ROWS: Final = 16
 # The statements of every issuance, built once (building one per call cost more than running
 # it, R-PERF-1); parameters by name, lists as expanding parameters.
 _i, _c = t.issuance_intents, t.certificates
-_SERIAL_USED: Final = sa.union_all(
-    sa.select(_i.c.serial).where(
-        _i.c.authority_id == sa.bindparam("authority_id"),
-        _i.c.serial.in_(sa.bindparam("serials", expanding=True)),
+_Key = Callable[[sa.ColumnElement[Any]], sa.ColumnElement[bool]]
+#: A statement over a list of keys → the same statement for one key, and the list's name: a
+#: single certificate's statements then run as prebuilt statements (``SqlBase._fast``).
+_FOR_ONE: dict[int, tuple[sa.Executable, str]] = {}
+
+
+def _keyed(build: Callable[[_Key], _S], name: str) -> _S:
+    """``build`` over ``name`` as a list of keys (``IN``), remembering its one-key form."""
+    many = build(lambda column: column.in_(sa.bindparam(name, expanding=True)))
+    _FOR_ONE[id(many)] = (build(lambda column: column == sa.bindparam(name)), name)
+    return many
+
+
+_SERIAL_USED: Final = _keyed(
+    lambda key: sa.union_all(
+        sa.select(_i.c.serial).where(
+            _i.c.authority_id == sa.bindparam("authority_id"), key(_i.c.serial)
+        ),
+        sa.select(_c.c.serial).where(
+            _c.c.authority_id == sa.bindparam("authority_id"), key(_c.c.serial)
+        ),
+    ).limit(1),
+    "serials",
+)
+_FINISH_INTENTS: Final = _keyed(
+    lambda key: (
+        _i.update()
+        .where(key(_i.c.id), _i.c.state == "pending")
+        .values(state=sa.bindparam("new_state"), finished_at=sa.bindparam("at"))
     ),
-    sa.select(_c.c.serial).where(
-        _c.c.authority_id == sa.bindparam("authority_id"),
-        _c.c.serial.in_(sa.bindparam("serials", expanding=True)),
-    ),
-).limit(1)
-_FINISH_INTENTS: Final = (
-    _i.update()
-    .where(_i.c.id.in_(sa.bindparam("ids", expanding=True)), _i.c.state == "pending")
-    .values(state=sa.bindparam("new_state"), finished_at=sa.bindparam("at"))
+    "ids",
 )
 _CERTIFICATE: Final = sa.select(_c).where(_c.c.id == sa.bindparam("id"))
 _BY_SERIAL: Final = (
@@ -55,23 +75,33 @@ _BY_SERIAL: Final = (
 _INSERT_RETURNING_ID: Final = {
     table.name: table.insert().returning(table.c.id) for table in (_i, _c)
 }
-_AUTHORITY_ENVS: Final = sa.select(t.authorities.c.id, t.authorities.c.env).where(
-    t.authorities.c.id.in_(sa.bindparam("ids", expanding=True))
+_AUTHORITY_ENVS: Final = _keyed(
+    lambda key: sa.select(t.authorities.c.id, t.authorities.c.env).where(key(t.authorities.c.id)),
+    "ids",
 )
 # Locked until commit, so a concurrent recovery cannot abandon an intent between the check
 # and the certificate's insert (SQLite: BEGIN IMMEDIATE).
-_LOCK_INTENTS: Final = (
-    sa.select(_i.c.id, _i.c.authority_id, _i.c.serial, _i.c.state)
-    .where(_i.c.id.in_(sa.bindparam("ids", expanding=True)))
-    .with_for_update()
+_LOCK_INTENTS: Final = _keyed(
+    lambda key: (
+        sa.select(_i.c.id, _i.c.authority_id, _i.c.serial, _i.c.state)
+        .where(key(_i.c.id))
+        .with_for_update()
+    ),
+    "ids",
 )
 
 
 class IssuanceSql(SqlBase):
     """The issuance part of ``Transaction``."""
 
-    def _with(self, stmt: sa.Executable, params: dict[str, Any]) -> sa.CursorResult[Any]:
-        """A prebuilt statement run with ``params`` (errors translated as for any statement)."""
+    def _with(
+        self, stmt: sa.Executable, params: dict[str, Any]
+    ) -> sa.CursorResult[Any] | RawResult:
+        """A prebuilt statement run with ``params`` (errors translated as for any statement);
+        over a list of one key, its one-key form on the driver's cursor."""
+        one = _FOR_ONE.get(id(stmt))
+        if one is not None and len(params[one[1]]) == 1:
+            return self._fast(one[0], {**params, one[1]: params[one[1]][0]})
         with translated_errors():
             return self._conn.execute(stmt, params)
 
@@ -199,7 +229,8 @@ class IssuanceSql(SqlBase):
         if self._conn.dialect.name != "sqlite":
             return self._insert_many_by_serial(table, rows)
         if len(rows) == 1:  # a single certificate: its id in the same statement
-            return [int(self._with(_INSERT_RETURNING_ID[table.name], rows[0]).scalar_one())]
+            (inserted,) = self._fast(_INSERT_RETURNING_ID[table.name], rows[0]).all()
+            return [int(inserted.id)]
         if len(rows) < _BULK_MIN_ROWS:
             return self._insert_many_by_serial(table, rows)
         # Inside BEGIN IMMEDIATE nobody else inserts: the new rows are those past the
