@@ -46,7 +46,8 @@ from smki.failpoints import hit
 from smki.profiles.kinds import Environment, Pki
 from smki.ra import duplicates
 from smki.ra.authentication import AuthenticatedAro, TokenUse, authenticate_reading
-from smki.ra.csr import CertificateRequest, check_csr
+from smki.ra.csr import CertificateRequest, DeviceRequest, check_csr
+from smki.ra.device_batch import draft_device
 from smki.ra.direct import Plan, plan_request
 from smki.ra.eligibility import check_entitled
 from smki.storage.api import Transaction
@@ -105,7 +106,11 @@ def _drafted(rt: Runtime, request: CertificateRequest) -> _Drafted:
         return loaded
 
     plan = plan_request(services.clock, services.config, load, rt.env, request)
-    draft = draft_tbs(services.linter(rt.env), plan.facts, plan.build)
+    linter = services.linter(rt.env)
+    if isinstance(request, DeviceRequest):
+        draft = draft_device(plan, linter, request)
+    else:
+        draft = draft_tbs(linter, plan.facts, plan.build)
     return _Drafted(plan, draft, tuple(used))
 
 

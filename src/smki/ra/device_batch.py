@@ -26,7 +26,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from smki.ca.issuer import Issued, SigningAuthority
+from smki.ca.issuer import Draft, Issued, SigningAuthority
 from smki.ca.linting import PreSignLinter, require_clean
 from smki.ca.pool import SigningPool, sign_tbs_list
 from smki.ca.serials import new_serial, serial_hex
@@ -37,8 +37,9 @@ from smki.profiles.build import IssuerContext
 from smki.profiles.device_template import SAMPLE_POINT, DeviceTemplate, device_template
 from smki.profiles.kinds import CertKind, KeyUse
 from smki.ra.csr import DeviceRequest, check_csr
+from smki.ra.direct import Plan
 from smki.storage.api import NewCertificate, Store, Transaction
-from smki.x509.tbs import precertificate
+from smki.x509.tbs import encode_tbs, precertificate
 from smki.x509.timeenc import NO_EXPIRY
 
 #: CSRs per chunk: each chunk costs two transactions, two audit events and a pool round trip,
@@ -95,6 +96,22 @@ def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate
             require_clean(spec.linter, precertificate(sample), CertKind.DEVICE)
         _templates[key] = template
     return template
+
+
+def draft_device(plan: Plan, linter: PreSignLinter, request: DeviceRequest) -> Draft:
+    """A single Device Certificate's TBS filled from the linted template, as a batch's are
+    (R-PROF-40): the template is linted once per issuing CA, second, key usage and hwType.
+    The fill is compared with the generic encoder's TBS, and linted whole if it ever differed,
+    so a certificate is never signed from bytes neither path vouched for."""
+    serial = new_serial()
+    fields = plan.build(serial)
+    tbs = encode_tbs(fields)
+    spec = TemplateSpec(plan.issuer, fields.not_before, linter)
+    template = _template(spec, request.usage, request.hardware.hw_type.dotted_string)
+    if template.fill(serial, request.point, request.eui) != tbs:  # pragma: no cover - proven
+        log.error("a Device template fill differs from the encoder's TBS; linted whole")
+        require_clean(linter, precertificate(tbs), CertKind.DEVICE)
+    return Draft(fields, serial, tbs)
 
 
 def prepare_devices(

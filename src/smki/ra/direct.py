@@ -16,6 +16,7 @@ from smki.ca.linting import PreSignLinter
 from smki.clock import Clock
 from smki.config.pki import PkiConfig
 from smki.profiles import build
+from smki.profiles.build import IssuerContext
 from smki.profiles.kinds import CertKind, Environment, Pki
 from smki.ra.csr import CertificateRequest, DeviceRequest, check_csr
 from smki.storage.api import Store
@@ -62,6 +63,8 @@ class Plan:
     authority: SigningAuthority
     facts: CertificateFacts
     build: Callable[[int], TbsFields]
+    #: The issuing CA as the profile builders see it (a Device template is cut for it).
+    issuer: IssuerContext
 
 
 def plan_request(
@@ -103,4 +106,4 @@ def plan_request(
                 organisation.common_name,
             )
 
-    return Plan(authority.signing, facts, build_tbs)
+    return Plan(authority.signing, facts, build_tbs, authority.context)
