@@ -30,17 +30,19 @@ class RawStatement:
     """One statement compiled for one database, with its converters."""
 
     def __init__(self, stmt: sa.ClauseElement, dialect: sa.Dialect, keys: Sequence[str]) -> None:
-        compiled = self._compiled = cast(
-            SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(keys))
-        )
+        compiled = cast(SQLCompiler, stmt.compile(dialect=dialect, column_keys=list(keys)))
         self.sql = compiled.string
-        self._positional: list[str] | None = (
-            list(compiled.positiontup or ()) if dialect.positional else None
-        )
-        self._binds: dict[str, _Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
-        }
+        self._positional = dialect.positional
+        if compiled.escaped_bind_names:  # pragma: no cover - no such names in smki
+            raise ValueError("a prebuilt statement's parameter names need no escaping")
+        names = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
+        # Per placeholder: its name, the caller's key for it, its converter, and the value the
+        # statement carries itself (a literal in a WHERE), used when the caller gives none.
+        self._slots: list[tuple[str, str, _Processor, Any, bool]] = []
+        for name in names:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            self._slots.append((name, bind.key, process, bind.effective_value, bind.required))
         columns = list(getattr(stmt, "exported_columns", ()) or ())
         self._results: list[_Processor] = [
             column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
@@ -49,14 +51,20 @@ class RawStatement:
         self._error = dialect.loaded_dbapi.Error
 
     def parameters(self, values: Mapping[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        # construct_params adds the values the statement carries itself (literals in WHERE).
-        converted = dict(self._compiled.construct_params(dict(values)) or {})
-        for name, process in self._binds.items():
-            if process is not None and converted.get(name) is not None:
-                converted[name] = process(converted[name])
-        if self._positional is not None:
-            return [converted[name] for name in self._positional]
-        return converted
+        """The driver's parameters for ``values``, as ``construct_params`` and the bind
+        processors would make them."""
+        converted: list[tuple[str, Any]] = []
+        for name, key, process, carried, required in self._slots:
+            if key in values:
+                value = values[key]
+            elif required:
+                raise sa_exc.ArgumentError(f"a value is required for parameter {key!r}")
+            else:
+                value = carried
+            converted.append((name, value if process is None or value is None else process(value)))
+        if self._positional:
+            return [value for _, value in converted]
+        return dict(converted)
 
     def run(
         self, dbapi_connection: Any, values: Mapping[str, Any] | Sequence[Mapping[str, Any]]
