@@ -25,7 +25,7 @@ from smki.ra.device_batch import DEFAULT_CHUNK
 from tests.bench import baseline, csrs, repository_figures, smki_runs
 from tests.bench.repository import LookupFigures
 from tests.bench.repository_figures import RepositoryOptions
-from tests.bench.service import GENERATORS, ServiceFigures, service_figures
+from tests.bench.service import GENERATORS, WARMUP_CSRS, ServiceFigures, service_figures
 from tests.bench.validation import ValidationFigures
 
 _STARTED = time.perf_counter()
@@ -272,7 +272,8 @@ def report(
         " started): 5a from the start of the upload (concatenated PEM) to the last certificate "
         "fetched as one PEM bundle, asking for the batch's state with ?wait=30 (answered as it "
         "finishes); 5b concurrent clients (threads of this process) each POST one CSR at a time"
-        " with a fresh ARO token, latency per request as the client sees it. The light "
+        " with a fresh ARO token, latency per request as the client sees it, after 200 untimed "
+        "requests that warm the service up. The light "
         "generator (5b) mints every token before the clock starts and keeps one raw HTTP/1.1 "
         "connection per client; the httpx generator (5b') mints each token just before its "
         "request, outside the timed part, and uses an httpx client per thread; 'its CPU' is "
@@ -342,6 +343,7 @@ def _issuance_figures(
             f"({', '.join(options.generators)})"
         )
         first = options.service_batch
+        per_set = options.single + WARMUP_CSRS  # each set: its warm-up, then the timed CSRs
         found.service = service_figures(
             home,
             smki_runs.PASSPHRASE.decode(),
@@ -349,14 +351,14 @@ def _issuance_figures(
             [
                 (
                     generator,
-                    prepared[first + i * options.single : first + (i + 1) * options.single],
+                    prepared[first + i * per_set : first + (i + 1) * per_set],
                 )
                 for i, generator in enumerate(options.generators)
             ],
             options.clients,
             prepared[
-                first + len(options.generators) * options.single : first
-                + (len(options.generators) + 1) * options.single
+                first + len(options.generators) * per_set : first
+                + (len(options.generators) + 1) * per_set
             ],
         )
     return found
@@ -370,7 +372,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup: dict[str, float] = {}
     if wanted & _NEED_CSRS:
         # One more set for the light generator against two workers (5c).
-        singles = options.single * (len(options.generators) + 1)
+        singles = (options.single + WARMUP_CSRS) * (len(options.generators) + 1)
         needed = max(options.n, options.direct + 1, options.service_batch + singles)
         prepared, setup["csrs"] = csrs.load_or_generate(
             needed, options.cache_dir, options.processes, progress
