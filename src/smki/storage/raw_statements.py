@@ -35,6 +35,9 @@ class RawStatement:
         self._positional = dialect.positional
         if compiled.escaped_bind_names:  # pragma: no cover - no such names in smki
             raise ValueError("a prebuilt statement's parameter names need no escaping")
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            # Column defaults computed in Python are SQLAlchemy's to fill in: not here.
+            raise ValueError("a prebuilt statement must not rely on Python-side column defaults")
         names = list(compiled.positiontup or ()) if dialect.positional else list(compiled.binds)
         # Per placeholder: its name, the caller's key for it, its converter, and the value the
         # statement carries itself (a literal in a WHERE), used when the caller gives none.

@@ -80,3 +80,19 @@ def test_driver_errors_are_translated_as_sqlalchemys(store: SqlStore) -> None:
             conn.rollback()
     finally:
         engine.dispose()
+
+
+def test_a_statement_relying_on_python_side_defaults_is_refused(store: SqlStore) -> None:
+    """Such a default is SQLAlchemy's to compute; the cursor path would silently skip it."""
+    table = sa.Table(
+        "defaults_example",
+        sa.MetaData(),
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("value", sa.String, default="filled in"),
+    )
+    engine = make_engine(store.url)
+    try:
+        with engine.begin() as conn, pytest.raises(ValueError):
+            run_prebuilt(conn, table.insert(), {"id": 1})
+    finally:
+        engine.dispose()
