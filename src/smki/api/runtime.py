@@ -75,6 +75,7 @@ class WorkLimiter:
         self._threads = threads
         self._default = default
         self._executor: ThreadPoolExecutor | None = None
+        self._closed = False
         self._guard = threading.Lock()
 
     def threads(self) -> int:
@@ -89,12 +90,14 @@ class WorkLimiter:
     def close(self) -> None:
         """Finish what is running and stop the threads."""
         with self._guard:
-            executor, self._executor = self._executor, None
+            executor, self._executor, self._closed = self._executor, None, True
         if executor is not None:
             executor.shutdown(wait=True)
 
     def _start(self) -> ThreadPoolExecutor:
         with self._guard:
+            if self._closed:
+                raise ConfigError("the service is stopping", code="not-ready")
             if self._executor is None:
                 self._executor = ThreadPoolExecutor(self.threads(), thread_name_prefix="smki-work")
             return self._executor

@@ -78,11 +78,13 @@ class TemplateSpec:
 
 
 _TEMPLATE_CACHE_SIZE = 64
-_templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str], DeviceTemplate] = {}
+_templates: dict[tuple[IssuerContext, dt.datetime, KeyUse, str, bool], DeviceTemplate] = {}
 
 
 def _template(spec: TemplateSpec, usage: KeyUse, hw_type: str) -> DeviceTemplate:
-    key = (spec.issuer, spec.not_before, usage, hw_type)
+    # Whether it was linted is part of the key: a template cut without a linter (a pool in
+    # the tests) is never taken for a linted one.
+    key = (spec.issuer, spec.not_before, usage, hw_type, spec.linter is not None)
     template = _templates.get(key)
     if template is None:
         if len(_templates) >= _TEMPLATE_CACHE_SIZE:

@@ -14,6 +14,15 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any, Final, Protocol
 
+from smki.errors import StorageError
+
+
+class TransactionBroken(StorageError):
+    """The transaction itself failed (a savepoint statement, or the database ended it): nothing
+    of it may commit, and no block of it may be reported done."""
+
+    code = "unavailable"
+
 
 @dataclass(frozen=True)
 class AuthorityRow:

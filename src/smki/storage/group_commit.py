@@ -10,7 +10,10 @@ writer comes free run in one transaction instead, in arrival order:
   undoes only its own writes and gets its own error back, and the others go on;
 - the transaction commits once, and only then does any caller learn its unit's result, so
   nothing is reported done that is not durable;
-- a failed commit fails every unit of the group, and none of their writes are kept.
+- a failed commit fails every unit of the group, and none of their writes are kept; so does a
+  transaction that breaks under a unit (a savepoint statement fails, the database ends it):
+  the store then refuses to commit it (``TransactionBroken``), rather than answer for units
+  whose writes it no longer holds.
 
 A crash at any point therefore leaves each unit whole or absent, as its own transaction would.
 
@@ -30,7 +33,7 @@ from concurrent.futures import Future
 from typing import Any, Final, TypeVar
 
 from smki.errors import StorageError
-from smki.storage.api import Store, Transaction
+from smki.storage.api import Store, Transaction, TransactionBroken
 
 log = logging.getLogger("smki.storage")
 
@@ -122,6 +125,8 @@ class GroupCommitter:
                     try:
                         with tx.isolated():
                             value = unit(tx)
+                    except TransactionBroken:
+                        raise  # not this unit's refusal: nothing of the group may commit
                     except Exception as error:
                         outcomes.append((future, None, error))
                     else:

@@ -74,11 +74,16 @@ class RawStatement:
     ) -> RawResult:
         """Execute on ``dbapi_connection`` (one parameter set, or several: executemany)."""
         many = not isinstance(values, Mapping)
-        parameters: Any = (
-            self.parameters(values)
-            if isinstance(values, Mapping)
-            else [self.parameters(v) for v in values]
-        )
+        try:
+            parameters: Any = (
+                self.parameters(values)
+                if isinstance(values, Mapping)
+                else [self.parameters(v) for v in values]
+            )
+        except Exception as error:  # a value a converter refused, as SQLAlchemy wraps it
+            raise sa_exc.StatementError(
+                "a parameter could not be converted", self.sql, None, error, hide_parameters=True
+            ) from error
         cursor = dbapi_connection.cursor()
         try:
             if many:

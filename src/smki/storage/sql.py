@@ -30,6 +30,7 @@ from smki.storage.api import (
     CertificateFilter,
     ListedCertificate,
     Transaction,
+    TransactionBroken,
 )
 from smki.storage.engine import BEGIN_OPTION, make_engine, translated_errors
 from smki.storage.migrate import upgrade
@@ -125,6 +126,8 @@ class SqlStore:
         with self._write_lock, self._connection(read_only=False) as conn:
             tx = SqlTransaction(conn, self._clock)
             yield tx
+            if not tx.still_open():
+                raise TransactionBroken("the database ended the transaction; nothing was kept")
             tx.finish()
 
     @contextmanager
@@ -132,7 +135,10 @@ class SqlStore:
         """A read-only snapshot: no write lock on SQLite (WAL readers never wait for the
         writer), READ ONLY on PostgreSQL so that a stray write fails loudly (R-REP-4)."""
         with self._connection(read_only=True) as conn:
-            yield SqlTransaction(conn, self._clock)
+            tx = SqlTransaction(conn, self._clock)
+            yield tx
+            if tx.appended():
+                raise StorageError("a read-only snapshot cannot append to the audit log")
 
     def look_up(
         self, env: str, wanted: CertificateFilter, *, limit: int
@@ -244,6 +250,10 @@ class SqlTransaction(IssuanceSql, RevocationSql, RegistrationSql, BatchSql, Repo
             self._head = head
             del self._events[appended:]
             raise
+
+    def appended(self) -> int:
+        """Audit events appended and not written yet."""
+        return len(self._events)
 
     def finish(self) -> None:
         """Write what the transaction kept for its end: its audit events, in one statement,

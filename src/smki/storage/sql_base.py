@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -12,12 +13,22 @@ from sqlalchemy.dialects import postgresql as pg
 from sqlalchemy.dialects import sqlite
 
 from smki.clock import Clock
-from smki.errors import Conflict, NotFound
+from smki.errors import Conflict, NotFound, StorageError
 from smki.storage import schema as t
-from smki.storage.api import AuditRow, AuthorityRow, CertificateRow, CrlRow, IntentRow
+from smki.storage.api import (
+    AuditRow,
+    AuthorityRow,
+    CertificateRow,
+    CrlRow,
+    IntentRow,
+    TransactionBroken,
+)
 from smki.storage.engine import translated_errors
 from smki.storage.raw_statements import RawResult, run_prebuilt
 
+#: psycopg's TransactionStatus IDLE and INTRANS: no transaction begun yet, or one with no error
+#: pending (not INERROR, aborted, nor UNKNOWN, a broken connection).
+_PG_USABLE: Final = frozenset({0, 2})
 #: Ids or serials per IN (…) list: far below SQLite's and PostgreSQL's parameter limits.
 CHUNK: Final = 1000
 
@@ -109,20 +120,44 @@ class SqlBase:
         """Undo the block's writes if it raises, leaving the transaction usable (a savepoint).
 
         Plain SAVEPOINT statements rather than ``begin_nested``: the same on both databases,
-        at a fraction of the cost, which group commit pays twice per single-CSR request."""
+        at a fraction of the cost, which group commit pays twice per single-CSR request. A
+        savepoint statement that fails means the transaction cannot be trusted any more:
+        ``TransactionBroken``, whatever the block did."""
         self._savepoints += 1
         name = f"smki_{self._savepoints}"
-        with translated_errors():
-            self._conn.exec_driver_sql(f"SAVEPOINT {name}")
+        self._savepoint_statement(f"SAVEPOINT {name}")
         try:
             yield
         except BaseException:
-            with translated_errors():
-                self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
-                self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+            self._savepoint_statement(f"ROLLBACK TO SAVEPOINT {name}")
+            self._savepoint_statement(f"RELEASE SAVEPOINT {name}")
             raise
-        with translated_errors():
-            self._conn.exec_driver_sql(f"RELEASE SAVEPOINT {name}")
+        try:
+            self._savepoint_statement(f"RELEASE SAVEPOINT {name}")
+        except TransactionBroken:
+            with contextlib.suppress(Exception):  # undo what can be undone; it fails anyway
+                self._conn.exec_driver_sql(f"ROLLBACK TO SAVEPOINT {name}")
+            raise
+
+    def _savepoint_statement(self, sql: str) -> None:
+        try:
+            with translated_errors():
+                self._conn.exec_driver_sql(sql)
+        except StorageError as error:
+            raise TransactionBroken(
+                "the database transaction failed; nothing of it was kept"
+            ) from error
+
+    def still_open(self) -> bool:
+        """Whether the database still holds this transaction open and usable: SQLite may end
+        it on its own (a full disk), PostgreSQL aborts it on an error nobody undid."""
+        raw = self._conn.connection.dbapi_connection
+        if self._conn.dialect.name == "sqlite":
+            return bool(getattr(raw, "in_transaction", False))
+        info = getattr(raw, "info", None)
+        status = getattr(info, "transaction_status", None)
+        # IDLE: nothing sent yet (psycopg begins at the first statement); INERROR: aborted.
+        return status is not None and int(status) in _PG_USABLE
 
     def _require_certificate(self, certificate_id: int) -> None:
         stmt = sa.select(t.certificates.c.id).where(t.certificates.c.id == certificate_id)

@@ -3,6 +3,7 @@ whole or absent on its own, and none is answered before the commit (R-PERF-1, R-
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from concurrent.futures import Future
@@ -180,3 +181,59 @@ def test_a_refused_first_unit_leaves_the_audit_head_to_the_next(store: SqlStore)
         committer.close()
     assert verify_chain(store).ok
     assert [event.subject for event in store.audit_events()][-1] == "meta:second"
+
+
+def _swallows_a_database_error(tx: Transaction) -> str:
+    """A unit that meets a database error and carries on as if nothing happened: PostgreSQL
+    aborts the transaction under it; SQLite keeps it usable."""
+    tx.set_meta("swallowed", "written")
+    with contextlib.suppress(Exception):  # the point of the test
+        tx._conn.exec_driver_sql("SELECT * FROM no_such_table")  # type: ignore[attr-defined]
+    return "swallowed"
+
+
+def _ends_the_transaction(tx: Transaction) -> str:
+    """The database ends the transaction under a unit (SQLite does on a full disk)."""
+    tx.set_meta("ended", "written")
+    tx._conn.exec_driver_sql("ROLLBACK")  # type: ignore[attr-defined]
+    return "ended"
+
+
+@pytest.mark.parametrize("breaker", [_swallows_a_database_error, _ends_the_transaction])
+def test_a_reported_success_is_always_durable(
+    store: SqlStore, breaker: Callable[[Transaction], str]
+) -> None:
+    """Whatever a unit does to the transaction, every unit answered with a result has its
+    writes and its audit events stored, and no other unit has any."""
+    committer = GroupCommitter(store)
+    try:
+        release, held = _blocked_writer(committer)
+        futures = {
+            "before": committer.submit(_writes("before")),
+            breaker.__name__: committer.submit(breaker),
+            "after": committer.submit(_writes("after")),
+        }
+        release.set()
+        held.result(10)
+        succeeded = set()
+        for name, future in futures.items():
+            try:
+                future.result(10)
+            except StorageError as error:
+                assert error.code == "unavailable"
+            else:
+                succeeded.add(name)
+    finally:
+        committer.close()
+    for key in ("before", "after"):
+        assert (_read(store, key) == "written") == (key in succeeded)
+    assert verify_chain(store).ok
+    subjects = {event.subject for event in store.audit_events()}
+    for key in ("before", "after"):
+        assert (f"meta:{key}" in subjects) == (key in succeeded)
+
+
+def test_a_read_only_snapshot_refuses_audit_events(store: SqlStore) -> None:
+    with pytest.raises(StorageError), store.reading() as tx:
+        tx.audit("test", "meta.read", "meta:x", {})
+    assert verify_chain(store).ok
