@@ -19,8 +19,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from collections import namedtuple
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Final
 
 import sqlalchemy as sa
@@ -33,45 +32,8 @@ from smki.storage.api import (
     point_field,
 )
 from smki.storage.engine import log_driver_error
+from smki.storage.raw_statements import RawStatement
 from smki.storage.sql_repository import listed_certificate, many_listing, serial_in_range
-
-_Processor = Callable[[Any], Any] | None
-
-
-class _Statement:
-    """One listing compiled for the database, with its parameters' and columns' converters."""
-
-    def __init__(self, stmt: sa.Select[Any], dialect: sa.Dialect) -> None:
-        compiled = self._compiled = stmt.compile(dialect=dialect)
-        self.sql = compiled.string
-        self.positional: Sequence[str] | None = (
-            list(compiled.positiontup or ()) if dialect.positional else None
-        )
-        self.binds: dict[str, _Processor] = {
-            name: bind.type.dialect_impl(dialect).bind_processor(dialect)
-            for name, bind in compiled.binds.items()
-        }
-        columns = list(stmt.selected_columns)
-        self.results: list[_Processor] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None) for column in columns
-        ]
-        self.row_type = namedtuple("_Row", [column.key for column in columns])  # type: ignore[misc]
-
-    def parameters(self, values: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
-        # construct_params adds what the dialect put in itself (SQLite's OFFSET 0).
-        converted = self._compiled.construct_params(values)
-        for name, process in self.binds.items():
-            if process is not None and converted.get(name) is not None:
-                converted[name] = process(converted[name])
-        if self.positional is not None:
-            return [converted[name] for name in self.positional]
-        return dict(converted)
-
-    def row(self, raw: Sequence[Any]) -> Any:
-        return self.row_type(
-            *(v if p is None or v is None else p(v) for v, p in zip(raw, self.results, strict=True))
-        )
-
 
 #: Keys per statement: a batch larger than this is read in several.
 MAX_KEYS: Final = 32
@@ -92,7 +54,7 @@ class PointReads:
         self._cursor: Any = None
         self._closed = False
         self._postgresql = engine.dialect.name == "postgresql"
-        self._statements: dict[tuple[str, int], _Statement] = {}
+        self._statements: dict[tuple[str, int], RawStatement] = {}
         self._errors: tuple[type[BaseException], ...] = (engine.dialect.loaded_dbapi.Error,)
 
     def list_certificates(
@@ -135,10 +97,10 @@ class PointReads:
                 found.setdefault(key, []).append(item)
         return [found.get(key, []) for key in keys]
 
-    def _statement(self, field: str, count: int) -> _Statement:
+    def _statement(self, field: str, count: int) -> RawStatement:
         statement = self._statements.get((field, count))
         if statement is None:
-            statement = _Statement(many_listing(field, count), self._engine.dialect)
+            statement = RawStatement(many_listing(field, count), self._engine.dialect, ())
             self._statements[(field, count)] = statement
         return statement
 

@@ -8,8 +8,10 @@ is compiled once per database and set of parameter names, with its parameters' a
 type converters, and run on the connection's own cursor: the SQL text, the values written and
 the rows read are those SQLAlchemy would have used, only the machinery around them is gone.
 
-Only for statements built once (module constants): the cache is keyed by the statement's
-identity. Driver errors are raised as SQLAlchemy raises them, so ``translated_errors`` turns
+``point_reads`` compiles its look-ups here too and runs them on a connection of its own.
+
+``run_prebuilt`` is only for statements built once (module constants): its cache is keyed by the
+statement's identity. Driver errors are raised as SQLAlchemy raises them, so ``translated_errors`` turns
 them into smki errors as for any statement.
 """
 
@@ -91,13 +93,14 @@ class RawStatement:
             else:
                 cursor.execute(self.sql, parameters)
             rows = cursor.fetchall() if self._row_type is not None else []
-            return RawResult([self._row(raw) for raw in rows], cursor.rowcount)
+            return RawResult([self.row(raw) for raw in rows], cursor.rowcount)
         except self._error as error:
             raise sa_exc.DBAPIError.instance(self.sql, parameters, error, self._error) from error
         finally:
             cursor.close()
 
-    def _row(self, raw: Sequence[Any]) -> Any:
+    def row(self, raw: Sequence[Any]) -> Any:
+        """A row the driver returned, its values converted as SQLAlchemy would, by name."""
         assert self._row_type is not None
         return self._row_type(
             *(
