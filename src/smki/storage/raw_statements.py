@@ -11,8 +11,8 @@ the rows read are those SQLAlchemy would have used, only the machinery around th
 ``point_reads`` compiles its look-ups here too and runs them on a connection of its own.
 
 ``run_prebuilt`` is only for statements built once (module constants): its cache is keyed by the
-statement's identity. Driver errors are raised as SQLAlchemy raises them, so ``translated_errors`` turns
-them into smki errors as for any statement.
+statement's identity. Driver errors are raised as SQLAlchemy raises them, so
+``translated_errors`` turns them into smki errors as for any statement.
 """
 
 from __future__ import annotations
